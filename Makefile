@@ -1,0 +1,38 @@
+# ganlab: one command each to install, train, test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The PyTorch pair this project is tested with (other pairs may fail to import torchvision's ops).
+TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+ARGS ?=
+
+.PHONY: install train smoke test lint format tensorboard clean
+
+install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install $(TORCH_PIN)
+	$(PY) -m pip install -e ".[dev]"
+
+train:  ## train the default DCGAN on CIFAR-10; pass Hydra overrides with ARGS="..."
+	$(PY) -m src.train $(ARGS)
+
+smoke:  ## a few steps on CPU with generated data (no download)
+	$(PY) -m src.train +experiment=smoke $(ARGS)
+
+test:  ## the test suite (CPU, makes its own tiny data)
+	$(PY) -m pytest -q $(ARGS)
+
+lint:  ## ruff lint + format check
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+
+format:
+	$(PY) -m ruff check --fix src tests benchmarks
+	$(PY) -m ruff format src tests benchmarks
+
+tensorboard:  ## every run and sweep job under outputs/, side by side
+	$(VENV)/bin/tensorboard --logdir outputs
+
+clean:  ## remove caches (runs in outputs/ are kept: delete them by hand)
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -not -path "./$(VENV)/*" -exec rm -rf {} +

@@ -1,0 +1,132 @@
+"""The GAN LightningModule: manual optimization, n_critic D steps then one G step per batch.
+
+A "step" in ganlab is one batch. Lightning counts every optimizer.step() in `global_step` under
+manual optimization, which would make a D+G batch count as 2 (or n_critic + 1); only the
+generator's optimizer is counted here, so `global_step`, `trainer.max_steps`, checkpoint names and
+TensorBoard's x-axis all count batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from torch import Tensor
+
+from src.losses import get_loss
+
+
+def _do_nothing() -> None:
+    return None
+
+
+def grad_norm(module: torch.nn.Module) -> Tensor:
+    """L2 norm of all gradients of a module (0 when none has a gradient yet)."""
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+class GAN(L.LightningModule):
+    """Generator + discriminator trained by alternating Adam steps on a chosen GAN loss."""
+
+    def __init__(
+        self,
+        generator: dict[str, Any],
+        discriminator: dict[str, Any],
+        latent_dim: int = 100,
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas: Sequence[float] = (0.5, 0.999),
+        n_critic: int = 1,
+        loss: str = "bce",
+    ):
+        super().__init__()
+        self.save_hyperparameters(logger=False)  # train.py logs the whole config as hparams instead
+        self.automatic_optimization = False
+        self.generator = instantiate(generator)
+        self.discriminator = instantiate(discriminator)
+        self.d_loss, self.g_loss = get_loss(loss)
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        betas = tuple(self.hparams.betas)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
+        return [opt_g, opt_d]
+
+    def _is_log_step(self) -> bool:
+        """Decided on host integers alone, matching when Lightning writes to the logger."""
+        every = self.trainer.log_every_n_steps
+        return every > 0 and (self.global_step + 1) % every == 0
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real, _ = batch
+        opt_g, opt_d = self.optimizers()
+        opt_d._on_before_step = opt_d._on_after_step = _do_nothing  # D steps don't count (see module doc)
+        log_now = self._is_log_step()
+
+        fake = self.generator(self.sample_latent(real.shape[0]))  # reused by the last D step and the G step
+        for critic_step in range(self.hparams.n_critic):
+            if critic_step < self.hparams.n_critic - 1:
+                with torch.no_grad():
+                    d_input = self.generator(self.sample_latent(real.shape[0]))
+            else:
+                d_input = fake.detach()
+            loss_d, d_real, d_fake = self._discriminator_step(opt_d, real, d_input, log_now)
+
+        loss_g = self._generator_step(opt_g, fake, log_now)
+
+        if log_now:
+            self.log_dict(
+                {
+                    "loss/d": loss_d,
+                    "loss/g": loss_g,
+                    "loss/g_over_d": loss_g / loss_d,
+                    "D(x)": torch.sigmoid(d_real).mean(),
+                    "D(G(z))": torch.sigmoid(d_fake).mean(),
+                    "grad_norm/g": self._grad_norm_g,
+                    "grad_norm/d": self._grad_norm_d,
+                    "lr/g": opt_g.param_groups[0]["lr"],
+                    "lr/d": opt_d.param_groups[0]["lr"],
+                },
+                on_step=True,
+                on_epoch=False,
+                batch_size=real.shape[0],
+            )
+
+    def _discriminator_step(
+        self, opt: LightningOptimizer, real: Tensor, fake: Tensor, log_now: bool
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        self.toggle_optimizer(opt)
+        d_real = self.discriminator(real)
+        d_fake = self.discriminator(fake)
+        loss = self.d_loss(d_real, d_fake)
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if log_now:
+            self._grad_norm_d = grad_norm(self.discriminator)
+        opt.step()
+        self.untoggle_optimizer(opt)
+        return loss.detach(), d_real.detach(), d_fake.detach()
+
+    def _generator_step(self, opt: LightningOptimizer, fake: Tensor, log_now: bool) -> Tensor:
+        self.toggle_optimizer(opt)
+        loss = self.g_loss(self.discriminator(fake))
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if log_now:
+            self._grad_norm_g = grad_norm(self.generator)
+        opt.step()
+        self.untoggle_optimizer(opt)
+        return loss.detach()

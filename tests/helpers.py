@@ -1,0 +1,64 @@
+"""Test data made by the tests themselves, and small callbacks used by end-to-end tests."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = PROJECT_ROOT / "conf"
+TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A tiny CIFAR-10 in the official pickle layout under root/cifar-10-batches-py.
+
+    Returns the training images (uint8 [N, 3, 32, 32]) and labels, in file order.
+    """
+    rng = np.random.default_rng(seed)
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True, exist_ok=True)
+    images, labels = [], []
+    for name in [*TRAIN_FILES, "test_batch"]:
+        data = rng.integers(0, 256, size=(per_batch, 3 * 32 * 32), dtype=np.uint8)
+        y = rng.integers(0, 10, size=per_batch).tolist()
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": data, b"labels": y, b"batch_label": name.encode()}, f)
+        if name != "test_batch":
+            images.append(data.reshape(-1, 3, 32, 32))
+            labels += y
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": [b"c%d" % i for i in range(10)]}, f)
+    return np.concatenate(images), np.asarray(labels)
+
+
+class SaveRankWeights(L.Callback):
+    """Saves each DDP rank's parameters at start and end, so a test can check that the ranks agree."""
+
+    def __init__(self, dirpath: str):
+        self.dirpath = Path(dirpath)
+
+    def _save(self, trainer: L.Trainer, pl_module: L.LightningModule, when: str) -> None:
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().clone() for k, v in pl_module.state_dict().items()}
+        torch.save(state, self.dirpath / f"rank{trainer.global_rank}_{when}.pt")
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer, pl_module, "start")
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._save(trainer, pl_module, "end")
+
+
+class RecordStartStep(L.Callback):
+    """Remembers the global step at which training (re)started."""
+
+    def __init__(self) -> None:
+        self.start_step: int | None = None
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start_step = trainer.global_step
