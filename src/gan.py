@@ -8,6 +8,7 @@ TensorBoard's x-axis all count batches.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,8 @@ class GAN(L.LightningModule):
         betas: Sequence[float] = (0.5, 0.999),
         n_critic: int = 1,
         loss: str = "bce",
+        ema_decay: float | None = 0.999,
+        ema_start_step: int = 1000,
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # train.py logs the whole config as hparams instead
@@ -52,12 +55,47 @@ class GAN(L.LightningModule):
         self.generator = instantiate(generator)
         self.discriminator = instantiate(discriminator)
         self.d_loss, self.g_loss = get_loss(loss)
+        # Exponential moving average of G's weights (Karras et al.): smoother samples, better FID.
+        # A module attribute, so checkpoints, DDP and device moves carry it; it has no gradients.
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
+
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator that samples and metrics use: the EMA one when EMA is on."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, ema: bool = True, eval_mode: bool = True) -> Tensor:
+        """Images in [-1, 1] from latent codes, with the EMA (or raw) generator in eval mode."""
+        net = self.sampling_generator if ema else self.generator
+        was_training = net.training
+        net.train(not eval_mode)
+        images = net(z)
+        net.train(was_training)
+        return images
+
+    def sample_images(self, n: int, rng: torch.Generator | None = None, ema: bool = True) -> Tensor:
+        return self.generate(self.sample_latent(n, rng), ema=ema)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """ema <- ema + (1 - decay) (G - ema) for weights; buffers (BatchNorm statistics) copied.
+
+        Before `ema_start_step` the average is a plain copy, so early random weights are forgotten.
+        """
+        if self.generator_ema is None:
+            return
+        decay = self.hparams.ema_decay if self.global_step >= self.hparams.ema_start_step else 0.0
+        torch._foreach_lerp_(
+            list(self.generator_ema.parameters()), list(self.generator.parameters()), 1.0 - decay
+        )
+        torch._foreach_copy_(list(self.generator_ema.buffers()), list(self.generator.buffers()))
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = tuple(self.hparams.betas)
@@ -86,6 +124,7 @@ class GAN(L.LightningModule):
             loss_d, d_real, d_fake = self._discriminator_step(opt_d, real, d_input, log_now)
 
         loss_g = self._generator_step(opt_g, fake, log_now)
+        self.update_ema()
 
         if log_now:
             self.log_dict(

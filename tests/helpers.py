@@ -62,3 +62,21 @@ class RecordStartStep(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.start_step = trainer.global_step
+
+
+class TinyFeatures(torch.nn.Module):
+    """A small fixed stand-in for the Inception network: 299x299 input -> 16 features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 16, kernel_size=13, stride=13)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(x)).mean(dim=(2, 3))
+
+
+def write_tiny_feature_network(path: Path) -> Path:
+    """Save TinyFeatures as TorchScript, the format of the fid-helper weights."""
+    torch.jit.script(TinyFeatures().eval()).save(str(path))
+    return path

@@ -1,6 +1,7 @@
-"""Lightning callbacks: sample grids and the images-per-second meter."""
+"""Lightning callbacks: sample grids, images per second, FID/KID during training."""
 
+from src.callbacks.fid import FIDCallback
 from src.callbacks.samples import SampleGrid
 from src.callbacks.throughput import ImagesPerSecond
 
-__all__ = ["ImagesPerSecond", "SampleGrid"]
+__all__ = ["FIDCallback", "ImagesPerSecond", "SampleGrid"]

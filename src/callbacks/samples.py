@@ -29,10 +29,11 @@ class SampleGrid(L.Callback):
         seed: int = 1234,
         every_n_epochs: int = 1,
         eval_mode: bool = True,
+        ema: bool = True,
     ):
         self.dirpath = Path(dirpath)
         self.grid_size, self.seed = grid_size, seed
-        self.every_n_epochs, self.eval_mode = every_n_epochs, eval_mode
+        self.every_n_epochs, self.eval_mode, self.ema = every_n_epochs, eval_mode, ema
         self.fixed_z: Tensor | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -43,14 +44,9 @@ class SampleGrid(L.Callback):
         if datamodule is not None and getattr(datamodule, "images", None) is not None:
             self._write(trainer, "real", datamodule.images[:n], "real")
 
-    @torch.no_grad()
     def generate(self, pl_module: L.LightningModule) -> Tensor:
-        generator = pl_module.generator
-        was_training = generator.training
-        generator.train(not self.eval_mode)
-        images = generator(self.fixed_z)
-        generator.train(was_training)
-        return images
+        """G(z_fixed) with the EMA generator (unless `ema` is off), in eval mode unless `eval_mode` is off."""
+        return pl_module.generate(self.fixed_z, ema=self.ema, eval_mode=self.eval_mode)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch

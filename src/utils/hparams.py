@@ -10,7 +10,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard.summary import hparams
 
 # Scalars shown as columns next to each run's hyper-parameters (their last logged value).
-HPARAM_METRICS = ("loss/d", "loss/g", "D(x)", "D(G(z))")
+HPARAM_METRICS = ("loss/d", "loss/g", "D(x)", "D(G(z))", "metrics/fid", "metrics/kid")
 HPARAM_GROUPS = ("model", "data", "trainer")
 
 

@@ -39,6 +39,11 @@ def validate_config(cfg: DictConfig) -> None:
     _positive(model.lr_d, "model.lr_d", float)
     _positive(model.n_critic, "model.n_critic")
     check_resolution(data.resolution)
+    ema_decay = model.get("ema_decay")
+    if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and 0 <= ema_decay < 1):
+        raise ConfigError(
+            f"model.ema_decay={ema_decay!r} is not allowed: use a number in [0, 1) or null (off)"
+        )
     if model.loss not in LOSSES:
         raise ConfigError(f"model.loss={model.loss!r} is unknown: use one of {', '.join(sorted(LOSSES))}")
     precision = str(cfg.trainer.get("precision", "32"))

@@ -1,0 +1,125 @@
+"""FID and KID during training, against cached statistics of the training images.
+
+Every `every_n_epochs` epochs (and at the end) each rank generates its share of the samples and
+computes their features; the features are all-gathered so that every rank computes the same score
+(a metric computed on rank 0 alone would leave the others waiting in a collective). The score is
+logged as `metrics/fid` (EMA generator) and, when asked, `metrics/fid_raw`; a ModelCheckpoint that
+monitors `metrics/fid` keeps the best model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import lightning as L
+from torch import Tensor
+
+from src.metrics.features import generator_features
+from src.metrics.network import FeatureNetwork, default_cache_dir, load_feature_network
+from src.metrics.reference import ReferenceStats, reference_stats
+from src.metrics.scores import scores
+
+log = logging.getLogger(__name__)
+
+
+class FIDCallback(L.Callback):
+    def __init__(
+        self,
+        every_n_epochs: int = 5,
+        n_samples: int = 10_000,
+        n_real: int | None = None,
+        batch_size: int = 250,
+        ema: bool = True,
+        raw: bool = False,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        seed: int = 0,
+        weights_path: str | None = None,
+        cache_dir: str | None = None,
+        allow_download: bool = True,
+        network: FeatureNetwork | None = None,
+    ):
+        self.every_n_epochs, self.n_samples, self.n_real = every_n_epochs, n_samples, n_real
+        self.batch_size, self.ema, self.raw, self.seed = batch_size, ema, raw, seed
+        self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
+        self.weights_path, self.allow_download = weights_path, allow_download
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.network = network
+        self.reference: ReferenceStats | None = None
+        self.last_step = -1
+        self.history: list[dict] = []
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.network is None:  # missing weights fail here, before training starts
+            self.network = load_feature_network(self.weights_path, str(self.cache_dir), self.allow_download)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.network = self.network.to(pl_module.device).eval()
+        datamodule = trainer.datamodule
+        images = datamodule.images if self.n_real is None else datamodule.images[: self.n_real]
+        name = datamodule.describe()
+
+        def compute() -> ReferenceStats:
+            return reference_stats(
+                self.network, images, name, self.cache_dir, self.batch_size, pl_module.device, progress=False
+            )
+
+        if trainer.is_global_zero:
+            self.reference = compute()  # fills the cache once
+        trainer.strategy.barrier()
+        if not trainer.is_global_zero:
+            self.reference = compute()  # reads the cache that rank 0 wrote
+
+    def _generated_features(self, trainer: L.Trainer, pl_module: L.LightningModule, ema: bool) -> Tensor:
+        per_rank = math.ceil(self.n_samples / trainer.world_size)
+        features, _ = generator_features(
+            self.network,
+            lambda n, rng: pl_module.sample_images(n, rng, ema=ema),
+            per_rank,
+            self.batch_size,
+            pl_module.device,
+            seed=self.seed * 1000 + trainer.global_rank,
+        )
+        if trainer.world_size > 1:
+            features = trainer.strategy.all_gather(features).flatten(0, 1)
+        return features
+
+    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
+        """Scores of the current model, identical on every rank."""
+        results: dict[str, float] = {}
+        kinds = [("", self.ema and pl_module.generator_ema is not None)]
+        if self.raw and pl_module.generator_ema is not None and self.ema:
+            kinds.append(("_raw", False))
+        for suffix, use_ema in kinds:
+            out = scores(
+                self._generated_features(trainer, pl_module, use_ema),
+                None,
+                self.reference,
+                self.kid_subsets,
+                self.kid_subset_size,
+            )
+            results[f"metrics/fid{suffix}"] = out["fid"]
+            results[f"metrics/kid{suffix}"] = out["kid"]
+            protocol = out["protocol"]
+        self.last_step = trainer.global_step
+        self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **results})
+        if trainer.is_global_zero:
+            log.info("step %d: %s (%s)", trainer.global_step, results, json.dumps(protocol))
+        return results
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        last_epoch = trainer.max_epochs is not None and epoch == trainer.max_epochs
+        if epoch % self.every_n_epochs == 0 or last_epoch:
+            for name, value in self.evaluate(trainer, pl_module).items():
+                pl_module.log(name, value, on_step=False, on_epoch=True, sync_dist=False)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.last_step != trainer.global_step:  # stopped by max_steps between two evaluations
+            results = self.evaluate(trainer, pl_module)
+            if trainer.is_global_zero:
+                for logger in trainer.loggers:
+                    logger.log_metrics(results, step=trainer.global_step)

@@ -1,0 +1,113 @@
+"""Evaluate sample quality: `python -m src.evaluate ckpt_path=PATH [n_samples=50000]`.
+
+Prints one JSON line (FID, KID, IS or null, and the protocol of the numbers) and stores it in
+metrics.json beside the checkpoint. `data_only=true` scores the real test split against the training
+statistics instead: the floor that no model can beat on this data.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from src.data.base import TensorImageDataModule
+from src.gan import GAN
+from src.metrics.features import generator_features, image_features
+from src.metrics.network import default_cache_dir, load_feature_network
+from src.metrics.reference import reference_stats
+from src.metrics.scores import scores
+from src.utils.errors import ConfigError, GanlabError
+from src.utils.runtime import pick_device
+
+
+def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorImageDataModule, str]:
+    datamodule = instantiate(cfg.data, split=split, on_device=False)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    if limit is not None:
+        datamodule.images = datamodule.images[:limit]
+    return datamodule, datamodule.describe()
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """The scores described by `cfg`, written to metrics.json; returns them."""
+    if not cfg.data_only and not cfg.ckpt_path:
+        raise ConfigError(
+            "ckpt_path=null is not allowed: give a checkpoint, or data_only=true for the real-data floor"
+        )
+    if not cfg.data_only and not Path(cfg.ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
+    device = pick_device(cfg.device)
+    network = load_feature_network(
+        cfg.metrics.weights_path, cfg.metrics.cache_dir, cfg.metrics.allow_download
+    )
+    network = network.to(device).eval()
+    cache_dir = cfg.metrics.cache_dir or default_cache_dir()
+    train, train_name = load_split(cfg, "train", cfg.n_real)
+    reference = reference_stats(
+        network, train.images, train_name, cache_dir, cfg.batch_size, device, progress=cfg.progress
+    )
+    started = time.perf_counter()
+    if cfg.data_only:
+        real, real_name = load_split(cfg, cfg.eval_split, cfg.n_eval)
+        features, logits = image_features(network, real.images, cfg.batch_size, device, progress=cfg.progress)
+        evaluated = {"evaluated": real_name}
+        out_path = Path(cfg.paths.output_dir) / "metrics.json"
+    else:
+        model = GAN.load_from_checkpoint(cfg.ckpt_path, map_location=device).eval()
+        use_ema = cfg.ema and model.generator_ema is not None
+        features, logits = generator_features(
+            network,
+            lambda n, rng: model.sample_images(n, rng, ema=use_ema),
+            cfg.n_samples,
+            cfg.batch_size,
+            device,
+            seed=cfg.seed,
+            progress=cfg.progress,
+        )
+        evaluated = {
+            "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+            "generator": "ema" if use_ema else "raw",
+        }
+        out_path = Path(cfg.ckpt_path).parent / "metrics.json"
+    seconds = time.perf_counter() - started
+    result = scores(features, logits, reference, cfg.kid_subsets, cfg.kid_subset_size, cfg.is_splits)
+    result["protocol"].update(evaluated, device=str(device))
+    result["timing"] = {
+        "feature_pass_s": round(seconds, 2),
+        "images_per_s": round(len(features) / seconds, 2),
+    }
+    write_metrics(
+        out_path, Path(cfg.ckpt_path).name if cfg.ckpt_path and not cfg.data_only else "data_only", result
+    )
+    return result
+
+
+def write_metrics(path: Path, key: str, result: dict) -> None:
+    """metrics.json maps checkpoint names to their latest scores; other entries are kept."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = json.loads(path.read_text()) if path.is_file() else {}
+    existing[key] = result
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(existing, indent=1))
+    tmp.replace(path)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    try:
+        result = evaluate(cfg)
+    except GanlabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Look at a model: `python -m src.generate ckpt_path=PATH`.
+
+Writes grid.png (grid_size x grid_size samples), images/NNNNN.png (n_images single samples) and
+interpolation.png (rows of spherical interpolation between two random latent codes).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torchvision.utils import make_grid, save_image
+
+from src.callbacks.samples import to_unit_range
+from src.gan import GAN
+from src.utils.errors import ConfigError, GanlabError
+from src.utils.latent import slerp
+from src.utils.runtime import pick_device
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    if cfg.out_dir:
+        return Path(cfg.out_dir)
+    ckpt = Path(cfg.ckpt_path)
+    return ckpt.parent.parent / "generated" / ckpt.stem  # <run>/checkpoints/x.ckpt -> <run>/generated/x
+
+
+def generate(cfg: DictConfig) -> Path:
+    """Write the grid, single images and interpolation strip; returns the folder."""
+    if not Path(cfg.ckpt_path).is_file():
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
+    for key in ("n_images", "grid_size", "interpolation_rows", "interpolation_steps"):
+        if not isinstance(cfg[key], int) or cfg[key] < (2 if key == "interpolation_steps" else 1):
+            raise ConfigError(f"{key}={cfg[key]!r} is not allowed: use a whole number >= 1 (>= 2 for steps)")
+    device = pick_device(cfg.device)
+    model = GAN.load_from_checkpoint(cfg.ckpt_path, map_location=device).eval()
+    ema = cfg.ema and model.generator_ema is not None
+    rng = torch.Generator(device=device).manual_seed(cfg.seed)
+    out = output_dir(cfg)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+
+    grid = model.sample_images(cfg.grid_size**2, rng, ema=ema)
+    save_image(make_grid(to_unit_range(grid).cpu(), nrow=cfg.grid_size), out / "grid.png")
+
+    for start in range(0, cfg.n_images, cfg.grid_size**2):
+        batch = model.sample_images(min(cfg.grid_size**2, cfg.n_images - start), rng, ema=ema)
+        for i, image in enumerate(to_unit_range(batch).cpu()):
+            save_image(image, out / "images" / f"{start + i:05d}.png")
+
+    t = torch.linspace(0, 1, cfg.interpolation_steps, device=device)
+    ends = model.sample_latent(2 * cfg.interpolation_rows, rng)
+    codes = torch.cat([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(cfg.interpolation_rows)])
+    strip = model.generate(codes, ema=ema)
+    save_image(make_grid(to_unit_range(strip).cpu(), nrow=cfg.interpolation_steps), out / "interpolation.png")
+    return out
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
+def main(cfg: DictConfig) -> None:
+    try:
+        out = generate(cfg)
+    except GanlabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {out}/grid.png, {cfg.n_images} images in {out}/images, {out}/interpolation.png")
+
+
+if __name__ == "__main__":
+    main()
