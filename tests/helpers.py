@@ -52,6 +52,10 @@ class SaveRankWeights(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._save(trainer, pl_module, "end")
+        histories = [
+            getattr(cb, "history", None) for cb in trainer.callbacks if type(cb).__name__ == "FIDCallback"
+        ]
+        torch.save(histories, self.dirpath / f"rank{trainer.global_rank}_fid.pt")
 
 
 class RecordStartStep(L.Callback):

@@ -9,7 +9,7 @@ from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.train import train
-from tests.helpers import RecordStartStep
+from tests.helpers import RecordStartStep, write_tiny_feature_network
 
 SCALARS = {
     "loss/d",
@@ -95,8 +95,17 @@ def test_multirun_makes_one_folder_and_tensorboard_run_per_job(run_cli, tmp_path
 
 def test_ddp_on_two_cpu_processes_ends_with_identical_weights(run_cli, tmp_path):
     run_dir, weights = tmp_path / "ddp", tmp_path / "weights"
+    network = write_tiny_feature_network(tmp_path / "tiny.pt")
     result = run_cli(
         "+experiment=smoke",
+        "callbacks=default",  # with FID: every rank must take part, or the run hangs
+        "callbacks.fid.n_samples=32",
+        "callbacks.fid.batch_size=16",
+        "callbacks.fid.kid_subsets=2",
+        "callbacks.fid.kid_subset_size=16",
+        f"metrics.weights_path={network}",
+        f"metrics.cache_dir={tmp_path / 'cache'}",
+        "metrics.allow_download=false",
         "trainer=ddp",
         "trainer.accelerator=cpu",
         "trainer.devices=2",
@@ -114,6 +123,8 @@ def test_ddp_on_two_cpu_processes_ends_with_identical_weights(run_cli, tmp_path)
     params = [k for k in rank0 if "running" not in k and "num_batches" not in k]
     assert params and all(torch.equal(rank0[k], rank1[k]) for k in params)
     assert all(not torch.equal(start[k], rank0[k]) for k in params)  # training moved every weight
+    fid0, fid1 = (torch.load(weights / f"rank{r}_fid.pt") for r in (0, 1))
+    assert fid0 == fid1 and fid0[0] and fid0[0][-1]["metrics/fid"] > 0  # same score on both ranks
     # each rank saw half of the 128 images per epoch: 4 batches of 16
     assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 4
     assert sorted(p.name for p in (run_dir / "samples").glob("*.png"))  # written once, by rank 0
