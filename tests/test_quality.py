@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,6 +100,9 @@ def test_fid_is_logged_each_epoch_and_the_best_checkpoint_has_the_lowest(fid_run
     best_epoch = min(range(3), key=lambda i: fids[i])
     assert best["epoch"] == best_epoch
     assert "generator_ema.net.0.weight" in best["state_dict"]
+    protocol = json.loads((Path(cfg.paths.output_dir) / "metrics_protocol.json").read_text())
+    assert protocol["n_generated"] == 48 and protocol["n_real"] == 128 and protocol["generator"] == "ema"
+    assert protocol["dataset"].startswith("SyntheticDataModule:train:32px")
 
 
 def evaluate_cli(*args: str) -> subprocess.CompletedProcess:

@@ -108,7 +108,19 @@ class FIDCallback(L.Callback):
         self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **results})
         if trainer.is_global_zero:
             log.info("step %d: %s (%s)", trainer.global_step, results, json.dumps(protocol))
+            self._record_protocol(trainer, protocol)
         return results
+
+    def _record_protocol(self, trainer: L.Trainer, protocol: dict) -> None:
+        """Write how the numbers were made next to them: metrics_protocol.json and a TensorBoard text."""
+        if self.history[:-1]:
+            return  # the protocol is the same for every evaluation of a run
+        text = json.dumps({**protocol, "generator": "ema" if self.ema else "raw"}, indent=1)
+        Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
+        (Path(trainer.default_root_dir) / "metrics_protocol.json").write_text(text)
+        for logger in trainer.loggers:
+            if hasattr(getattr(logger, "experiment", None), "add_text"):
+                logger.experiment.add_text("metrics/protocol", f"```\n{text}\n```", trainer.global_step)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
