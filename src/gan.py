@@ -8,7 +8,7 @@ TensorBoard's x-axis all count batches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning as L
@@ -18,6 +18,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from src.losses import get_loss
+from src.perf import adam_options, compile_modules, match_param_layouts, to_channels_last
 
 
 def _do_nothing() -> None:
@@ -33,7 +34,11 @@ def grad_norm(module: torch.nn.Module) -> Tensor:
 
 
 class GAN(L.LightningModule):
-    """Generator + discriminator trained by alternating Adam steps on a chosen GAN loss."""
+    """Generator + discriminator trained by alternating Adam steps on a chosen GAN loss.
+
+    `channels_last`, `fused_adam` and `compile` change how the steps run, not what they compute
+    (see src/perf.py); all are off by default and on in conf/perf/fast.yaml.
+    """
 
     def __init__(
         self,
@@ -45,6 +50,10 @@ class GAN(L.LightningModule):
         betas: Sequence[float] = (0.5, 0.999),
         n_critic: int = 1,
         loss: str = "bce",
+        channels_last: bool = False,
+        fused_adam: bool = False,
+        compile: bool = False,
+        compile_mode: str = "default",
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # train.py logs the whole config as hparams instead
@@ -52,6 +61,9 @@ class GAN(L.LightningModule):
         self.generator = instantiate(generator)
         self.discriminator = instantiate(discriminator)
         self.d_loss, self.g_loss = get_loss(loss)
+        # what training_step calls for G and D: compiled callables when model.compile is on, kept in a
+        # plain dict so they are not registered as submodules (state_dict keys stay generator.*)
+        self._nets: dict[str, Callable[[Tensor], Tensor]] = {}
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
@@ -59,10 +71,29 @@ class GAN(L.LightningModule):
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
 
+    def configure_model(self) -> None:
+        """Memory layout and compilation of G and D; Lightning calls this before moving them to the
+        device (`.to(device)` keeps the channels_last layout) and before restoring a checkpoint."""
+        if self.hparams.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
+        if self.hparams.compile and not self._nets:
+            nets = {"generator": self.generator, "discriminator": self.discriminator}
+            self._nets = compile_modules(nets, self.hparams.compile_mode, self.trainer.strategy.root_device)
+
+    def _net(self, name: str) -> Callable[[Tensor], Tensor]:
+        return self._nets[name] if name in self._nets else getattr(self, name)
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = tuple(self.hparams.betas)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
+        options = adam_options(self.hparams.fused_adam, self.device)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas, **options)
+        opt_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas, **options
+        )
+        if self.hparams.channels_last:
+            for opt in (opt_g, opt_d):
+                opt.register_load_state_dict_post_hook(match_param_layouts)
         return [opt_g, opt_d]
 
     def _is_log_step(self) -> bool:
@@ -72,15 +103,18 @@ class GAN(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, _ = batch
+        if self.hparams.channels_last:
+            real = to_channels_last(real)
         opt_g, opt_d = self.optimizers()
         opt_d._on_before_step = opt_d._on_after_step = _do_nothing  # D steps don't count (see module doc)
         log_now = self._is_log_step()
 
-        fake = self.generator(self.sample_latent(real.shape[0]))  # reused by the last D step and the G step
+        generator = self._net("generator")
+        fake = generator(self.sample_latent(real.shape[0]))  # reused by the last D step and the G step
         for critic_step in range(self.hparams.n_critic):
             if critic_step < self.hparams.n_critic - 1:
                 with torch.no_grad():
-                    d_input = self.generator(self.sample_latent(real.shape[0]))
+                    d_input = generator(self.sample_latent(real.shape[0]))
             else:
                 d_input = fake.detach()
             loss_d, d_real, d_fake = self._discriminator_step(opt_d, real, d_input, log_now)
@@ -109,8 +143,9 @@ class GAN(L.LightningModule):
         self, opt: LightningOptimizer, real: Tensor, fake: Tensor, log_now: bool
     ) -> tuple[Tensor, Tensor, Tensor]:
         self.toggle_optimizer(opt)
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake)
+        discriminator = self._net("discriminator")
+        d_real = discriminator(real)
+        d_fake = discriminator(fake)
         loss = self.d_loss(d_real, d_fake)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -122,7 +157,7 @@ class GAN(L.LightningModule):
 
     def _generator_step(self, opt: LightningOptimizer, fake: Tensor, log_now: bool) -> Tensor:
         self.toggle_optimizer(opt)
-        loss = self.g_loss(self.discriminator(fake))
+        loss = self.g_loss(self._net("discriminator")(fake))
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if log_now:
