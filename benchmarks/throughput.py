@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # run as a file: import the project, not this fol
 
 import argparse
 import logging
+import os
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -46,6 +47,7 @@ TINY_STEPS, TINY_WARMUP = 4, 2
 DEFAULT_REPEATS = 3
 DEFAULT_WORKERS = 2
 PROFILE_STEPS = 10
+DATA_DIR_VARIABLE = "GANLAB_DATA_DIR"  # where training reads CIFAR-10 from too (conf/paths/default.yaml)
 FAST = ("+perf=fast",)
 TINY_FAST = (*FAST, "model.compile=false")  # compiling takes longer than a whole --tiny run
 
@@ -125,7 +127,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--repeats", type=whole_number(1), default=DEFAULT_REPEATS, help="runs per row; the median counts"
     )
     parser.add_argument(
-        "--data-dir", default="data", help="folder containing cifar-10-batches-py/ (else synthetic)"
+        "--data-dir",
+        default=os.environ.get(DATA_DIR_VARIABLE, "data"),
+        help=f"folder holding cifar-10-batches-py/ (default: ${DATA_DIR_VARIABLE} or data; else synthetic)",
     )
     parser.add_argument(
         "--workers", type=whole_number(0), default=DEFAULT_WORKERS, help="plain loop's DataLoader workers"
