@@ -36,9 +36,8 @@ class StepTimer(L.Callback):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if (
-            trainer.global_step == self.end_step and self.clock is not None
-        ):  # global_step counts finished batches
+        # global_step counts finished batches: it is end_step right after batch end_step - 1
+        if trainer.global_step == self.end_step and self.clock is not None:
             self.clock.stop()
 
 

@@ -71,8 +71,8 @@ def isolated_run() -> Iterator[None]:
 
     Rows must not leak global settings into each other (the fast preset turns on TF32 matmuls and
     cudnn.benchmark, the plain loop cudnn.benchmark, as pytorch/examples does), and torch.compile
-    must not carry graphs over: after two batch sizes it would switch to slower dynamic-shape
-    kernels, which a real run, with one fixed batch shape, never uses.
+    must not carry graphs over: after a second batch size it would switch to dynamic-shape kernels,
+    which a real run, with one fixed batch shape, never uses.
     """
     torch._dynamo.reset()
     saved = (
