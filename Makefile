@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 ARGS ?=
 
-.PHONY: install train smoke test lint format tensorboard clean fid-weights
+.PHONY: install train smoke bench test lint format tensorboard clean fid-weights
 
 install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools
 	python3 -m venv $(VENV)
@@ -18,6 +18,9 @@ train:  ## train the default DCGAN on CIFAR-10; pass Hydra overrides with ARGS="
 
 smoke:  ## a few steps on CPU with generated data (no download)
 	$(PY) -m src.train +experiment=smoke $(ARGS)
+
+bench:  ## training images/s: plain PyTorch loop vs ganlab default vs +perf=fast; options with ARGS="..."
+	$(PY) benchmarks/throughput.py $(ARGS)
 
 test:  ## the test suite (CPU, makes its own tiny data)
 	$(PY) -m pytest -q $(ARGS)

@@ -1,1 +1,5 @@
 """ganlab: train and study GANs on CIFAR-10 with PyTorch Lightning and Hydra."""
+
+from src.utils.resolvers import register_resolvers
+
+register_resolvers()

@@ -9,7 +9,7 @@ TensorBoard's x-axis all count batches.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import lightning as L
@@ -19,6 +19,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from src.losses import get_loss
+from src.perf import adam_options, compile_modules, match_param_layouts, to_channels_last
 
 
 def _do_nothing() -> None:
@@ -34,7 +35,11 @@ def grad_norm(module: torch.nn.Module) -> Tensor:
 
 
 class GAN(L.LightningModule):
-    """Generator + discriminator trained by alternating Adam steps on a chosen GAN loss."""
+    """Generator + discriminator trained by alternating Adam steps on a chosen GAN loss.
+
+    `channels_last`, `fused_adam` and `compile` change how the steps run, not what they compute
+    (see src/perf.py); all are off by default and on in conf/perf/fast.yaml.
+    """
 
     def __init__(
         self,
@@ -48,6 +53,10 @@ class GAN(L.LightningModule):
         loss: str = "bce",
         ema_decay: float | None = 0.999,
         ema_start_step: int = 1000,
+        channels_last: bool = False,
+        fused_adam: bool = False,
+        compile: bool = False,
+        compile_mode: str = "default",
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # train.py logs the whole config as hparams instead
@@ -58,6 +67,9 @@ class GAN(L.LightningModule):
         # Exponential moving average of G's weights (Karras et al.): smoother samples, better FID.
         # A module attribute, so checkpoints, DDP and device moves carry it; it has no gradients.
         self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
+        # what training_step calls for G and D: compiled callables when model.compile is on, kept in a
+        # plain dict so they are not registered as submodules (state_dict keys stay generator.*)
+        self._nets: dict[str, Callable[[Tensor], Tensor]] = {}
 
     @property
     def sampling_generator(self) -> torch.nn.Module:
@@ -97,10 +109,30 @@ class GAN(L.LightningModule):
         )
         torch._foreach_copy_(list(self.generator_ema.buffers()), list(self.generator.buffers()))
 
+    def configure_model(self) -> None:
+        """Memory layout and compilation of G and D; Lightning calls this before moving them to the
+        device (`.to(device)` keeps the channels_last layout) and before restoring a checkpoint."""
+        if self.hparams.channels_last:
+            for net in (self.generator, self.discriminator, self.generator_ema):
+                if net is not None:
+                    net.to(memory_format=torch.channels_last)
+        if self.hparams.compile and not self._nets:
+            nets = {"generator": self.generator, "discriminator": self.discriminator}
+            self._nets = compile_modules(nets, self.hparams.compile_mode, self.trainer.strategy.root_device)
+
+    def _net(self, name: str) -> Callable[[Tensor], Tensor]:
+        return self._nets[name] if name in self._nets else getattr(self, name)
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = tuple(self.hparams.betas)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
+        options = adam_options(self.hparams.fused_adam, self.device)
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas, **options)
+        opt_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas, **options
+        )
+        if self.hparams.channels_last:
+            for opt in (opt_g, opt_d):
+                opt.register_load_state_dict_post_hook(match_param_layouts)
         return [opt_g, opt_d]
 
     def _is_log_step(self) -> bool:
@@ -110,15 +142,18 @@ class GAN(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, _ = batch
+        if self.hparams.channels_last:
+            real = to_channels_last(real)
         opt_g, opt_d = self.optimizers()
         opt_d._on_before_step = opt_d._on_after_step = _do_nothing  # D steps don't count (see module doc)
         log_now = self._is_log_step()
 
-        fake = self.generator(self.sample_latent(real.shape[0]))  # reused by the last D step and the G step
+        generator = self._net("generator")
+        fake = generator(self.sample_latent(real.shape[0]))  # reused by the last D step and the G step
         for critic_step in range(self.hparams.n_critic):
             if critic_step < self.hparams.n_critic - 1:
                 with torch.no_grad():
-                    d_input = self.generator(self.sample_latent(real.shape[0]))
+                    d_input = generator(self.sample_latent(real.shape[0]))
             else:
                 d_input = fake.detach()
             loss_d, d_real, d_fake = self._discriminator_step(opt_d, real, d_input, log_now)
@@ -148,8 +183,9 @@ class GAN(L.LightningModule):
         self, opt: LightningOptimizer, real: Tensor, fake: Tensor, log_now: bool
     ) -> tuple[Tensor, Tensor, Tensor]:
         self.toggle_optimizer(opt)
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake)
+        discriminator = self._net("discriminator")
+        d_real = discriminator(real)
+        d_fake = discriminator(fake)
         loss = self.d_loss(d_real, d_fake)
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
@@ -161,7 +197,7 @@ class GAN(L.LightningModule):
 
     def _generator_step(self, opt: LightningOptimizer, fake: Tensor, log_now: bool) -> Tensor:
         self.toggle_optimizer(opt)
-        loss = self.g_loss(self.discriminator(fake))
+        loss = self.g_loss(self._net("discriminator")(fake))
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if log_now:

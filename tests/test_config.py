@@ -75,6 +75,9 @@ BAD = [
     ("data.resolution=16", "data.resolution=16"),
     ("model.loss=nope", "model.loss='nope'"),
     ("trainer.precision=8", "trainer.precision='8'"),
+    ("model.compile_mode=fastest", "model.compile_mode='fastest'"),
+    ("model.compile=yes", "model.compile='yes'"),
+    ("model.channels_last=1", "model.channels_last=1"),
 ]
 
 

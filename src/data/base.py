@@ -63,8 +63,10 @@ RESIZE_CHUNK = 4096  # images resized at a time, to bound the float copy's memor
 
 def resize_images(images: Tensor, resolution: int) -> Tensor:
     """uint8 [N, C, h, w] -> uint8 [N, C, resolution, resolution], antialiased, done once at load."""
-    chunks = [resize(images[i : i + RESIZE_CHUNK], [resolution, resolution], antialias=True)
-              for i in range(0, len(images), RESIZE_CHUNK)]
+    chunks = [
+        resize(images[i : i + RESIZE_CHUNK], [resolution, resolution], antialias=True)
+        for i in range(0, len(images), RESIZE_CHUNK)
+    ]
     return torch.cat(chunks)
 
 
@@ -142,6 +144,8 @@ class TensorImageDataModule(L.LightningDataModule):
             epoch_fn=(lambda: trainer.current_epoch) if trainer else None,
         )
 
-    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
+    def on_after_batch_transfer(
+        self, batch: tuple[Tensor, Tensor], dataloader_idx: int
+    ) -> tuple[Tensor, Tensor]:
         images, labels = batch
         return to_model_range(images, self.hflip), labels

@@ -27,7 +27,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 def list_images(root: Path) -> tuple[list[Path], list[int], list[str]]:
     """Image files under root/<class>/ (sorted), their class indices and the class names."""
     if not root.is_dir():
-        raise DataError(f"data.path={str(root)!r} is not a folder: give a folder of class sub-folders of images")
+        raise DataError(
+            f"data.path={str(root)!r} is not a folder: give a folder of class sub-folders of images"
+        )
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     files, labels = [], []
     for index, name in enumerate(classes):

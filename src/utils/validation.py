@@ -5,9 +5,11 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from src.losses import LOSSES
+from src.perf import COMPILE_MODES
 from src.utils.errors import ConfigError
 
 PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed")
+SPEED_SWITCHES = ("channels_last", "fused_adam", "compile")
 
 
 def is_power_of_two(n: int) -> bool:
@@ -58,3 +60,10 @@ def validate_config(cfg: DictConfig) -> None:
     betas = list(model.betas)
     if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
         raise ConfigError(f"model.betas={betas!r} is not allowed: use two numbers in [0, 1)")
+    for switch in SPEED_SWITCHES:
+        value = model.get(switch, False)
+        if not isinstance(value, bool):
+            raise ConfigError(f"model.{switch}={value!r} is not allowed: use true or false")
+    mode = model.get("compile_mode", "default")
+    if mode not in COMPILE_MODES:
+        raise ConfigError(f"model.compile_mode={mode!r} is unknown: use one of {', '.join(COMPILE_MODES)}")

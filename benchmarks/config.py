@@ -1,0 +1,38 @@
+"""The framework's real config, composed from conf/ with Hydra's compose API, for one benchmark run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from benchmarks.timing import RunSpec
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
+# --tiny: nets small enough for a test to train a few steps in well under a second
+TINY_OVERRIDES = ("model.latent_dim=16", "model.generator.base_width=8", "model.discriminator.base_width=8")
+
+
+def compose_run(spec: RunSpec, overrides: tuple[str, ...] = ()) -> DictConfig:
+    """conf/config.yaml + `overrides`, with the run's device, batch size and data folder."""
+    accelerator = "gpu" if spec.device.type == "cuda" else "cpu"
+    settings = [
+        f"data.batch_size={spec.batch_size}",
+        "data.download=false",
+        f"trainer.accelerator={accelerator}",
+    ]
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=[*settings, *(TINY_OVERRIDES if spec.tiny else ()), *overrides, "trainer.devices=1"],
+        )
+    with open_dict(cfg):  # paths are set here, not as override strings, so any folder name works
+        cfg.data.data_dir = str(spec.data_dir)
+    return cfg
+
+
+def default_batch_size() -> int:
+    """The batch size of the default training config (conf/data/cifar10.yaml)."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return int(compose(config_name="config").data.batch_size)

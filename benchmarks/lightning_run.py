@@ -1,0 +1,79 @@
+"""ganlab through its own entry point (`src.train.train`) and Lightning's Trainer, timed between two steps.
+
+The config is the composed one from conf/ (plus the row's overrides, e.g. `+perf=fast`); for timing,
+only what does not belong to training is switched off: progress bar, logger, checkpointing and the
+sample-grid and images-per-second callbacks. `trainer.max_steps` bounds the run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig, open_dict
+
+from benchmarks.config import compose_run
+from benchmarks.timing import RunSpec, Stopwatch, Timing
+from src.train import train
+
+
+class StepTimer(L.Callback):
+    """Clock from the start of batch `start_step` to the end of batch `end_step - 1` (global batch
+    indices, across epochs), with a device sync at those two points only."""
+
+    def __init__(self, start_step: int, end_step: int):
+        self.start_step, self.end_step = start_step, end_step
+        self.clock: Stopwatch | None = None
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if trainer.global_step == self.start_step and self.clock is None:
+            self.clock = Stopwatch(pl_module.device)
+            self.clock.start()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        # global_step counts finished batches: it is end_step right after batch end_step - 1
+        if trainer.global_step == self.end_step and self.clock is not None:
+            self.clock.stop()
+
+
+def for_timing(cfg: DictConfig, output_dir: str, max_steps: int, callback: dict[str, Any]) -> DictConfig:
+    """The same training config with only the non-training parts off and `callback` as the only callback."""
+    with open_dict(cfg):
+        cfg.paths.output_dir = output_dir
+        cfg.logger = None
+        cfg.callbacks = {"bench": callback}
+        cfg.trainer.max_epochs = -1
+        cfg.trainer.max_steps = max_steps
+        cfg.trainer.enable_progress_bar = False
+        cfg.trainer.enable_model_summary = False
+        cfg.trainer.enable_checkpointing = False
+    return cfg
+
+
+def fit_with(
+    spec: RunSpec, overrides: tuple[str, ...], callback: dict[str, Any], max_steps: int
+) -> L.Trainer:
+    """Train through src.train.train with `callback` (a Hydra `_target_` dict) for `max_steps` batches."""
+    with tempfile.TemporaryDirectory(prefix="ganlab-bench-") as output_dir:
+        return train(for_timing(compose_run(spec, overrides), output_dir, max_steps, callback))
+
+
+def the_callback(trainer: L.Trainer, kind: type[L.Callback]) -> L.Callback:
+    return next(cb for cb in trainer.callbacks if isinstance(cb, kind))
+
+
+def measure_lightning(spec: RunSpec, overrides: tuple[str, ...] = ()) -> Timing:
+    """Images/s of ganlab with the default config plus `overrides`."""
+    start, end = spec.warmup, spec.warmup + spec.steps
+    timer_cfg = {"_target_": f"{StepTimer.__module__}.StepTimer", "start_step": start, "end_step": end}
+    trainer = fit_with(spec, overrides, timer_cfg, max_steps=end)
+    timer = the_callback(trainer, StepTimer)
+    if timer.clock is None:
+        raise RuntimeError(f"training stopped at step {trainer.global_step}, before the timed steps")
+    images = spec.steps * spec.batch_size
+    return Timing(images=images, seconds=timer.clock.seconds, precision=str(trainer.precision))

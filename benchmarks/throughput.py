@@ -1,0 +1,260 @@
+"""Training throughput of DCGAN loops, side by side, in real images per second through full D+G steps.
+
+    python benchmarks/throughput.py [--device cuda|cpu] [--batch-sizes 64,128,...] [--steps N]
+        [--warmup N] [--repeats N] [--data-dir data] [--workers 2] [--tiny] [--profile]
+
+Rows: (a) the plain PyTorch loop of pytorch/examples (the reference: benchmarks/plain_loop.py),
+(b) ganlab's default config and (c) ganlab with `+perf=fast`, both through src.train.train and
+Lightning's Trainer. Every row gets the same device, batch size, data files and step counts; runs
+of the rows are interleaved, warm-up steps are not timed, and each row's median over --repeats runs
+is divided by the reference's. A new row is one more entry in `rows()`. Output: Markdown on stdout,
+progress on stderr. See benchmarks/RESULTS.md for results and the exact commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: import the project, not this folder's modules by bare name
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import argparse
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+
+from benchmarks import data
+from benchmarks.config import TINY_OVERRIDES, default_batch_size
+from benchmarks.lightning_run import measure_lightning
+from benchmarks.plain_loop import measure_plain
+from benchmarks.profiling import run_profile
+from benchmarks.report import RowResult, header, rows_table, scaling_table
+from benchmarks.timing import RunSpec, Timing, isolated_run
+from src.utils.errors import GanlabError
+
+# Steps per run when --steps/--warmup are not given. A GPU step takes milliseconds, so it needs more
+# steps for a stable number; its warm-up covers torch.compile and cuDNN's algorithm search.
+DEFAULT_STEPS = {"cuda": 200, "cpu": 30}
+DEFAULT_WARMUP = {"cuda": 20, "cpu": 5}
+TINY_STEPS, TINY_WARMUP = 4, 2
+DEFAULT_REPEATS = 3
+DEFAULT_WORKERS = 2
+PROFILE_STEPS = 10
+DATA_DIR_VARIABLE = "GANLAB_DATA_DIR"  # where training reads CIFAR-10 from too (conf/paths/default.yaml)
+FAST = ("+perf=fast",)
+TINY_FAST = (*FAST, "model.compile=false")  # compiling takes longer than a whole --tiny run
+
+
+@dataclass(frozen=True)
+class Row:
+    """One measured loop: a name, what it runs, and how to time it on a RunSpec."""
+
+    name: str
+    config: str
+    measure: Callable[[RunSpec], Timing]
+
+
+def rows(workers: int, tiny: bool) -> list[Row]:
+    """The reference first: every other row is divided by it."""
+    fast = TINY_FAST if tiny else FAST
+    return [
+        Row(
+            "plain PyTorch loop (reference)",
+            f"DataLoader, {workers} workers, PIL + ToTensor + Normalize, fp32",
+            measure_plain,
+        ),
+        Row("ganlab default", "`python -m src.train`", measure_lightning),
+        Row(
+            "ganlab fast",
+            f"`python -m src.train {' '.join(fast)}`",
+            partial(measure_lightning, overrides=fast),
+        ),
+    ]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad input: one line naming the value, exit code 2 (as `python -m src.train` does)."""
+
+    def error(self, message: str) -> None:
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def whole_number(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a whole number >= {minimum}")
+        return value
+
+    return parse
+
+
+def batch_sizes(text: str) -> list[int]:
+    parts = text.split(",")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not allowed: use whole numbers > 0 separated by commas"
+        )
+    return [int(p) for p in parts]
+
+
+def by_device(defaults: dict[str, int]) -> str:
+    return ", ".join(f"{n} on {device}" for device, n in defaults.items())
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = OneLineParser(description=__doc__.split("\n\n")[0])
+    available = "cuda" if torch.cuda.is_available() else "cpu"
+    parser.add_argument("--device", choices=["cuda", "cpu"], default=available, help=f"default: {available}")
+    parser.add_argument(
+        "--batch-sizes", type=batch_sizes, help="comma-separated; default: the config's batch size"
+    )
+    steps, warmup = by_device(DEFAULT_STEPS), by_device(DEFAULT_WARMUP)
+    parser.add_argument("--steps", type=whole_number(1), help=f"timed steps per run (default: {steps})")
+    parser.add_argument("--warmup", type=whole_number(0), help=f"untimed steps first (default: {warmup})")
+    parser.add_argument(
+        "--repeats", type=whole_number(1), default=DEFAULT_REPEATS, help="runs per row; the median counts"
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get(DATA_DIR_VARIABLE, "data"),
+        help=f"folder holding cifar-10-batches-py/ (default: ${DATA_DIR_VARIABLE} or data; else synthetic)",
+    )
+    parser.add_argument(
+        "--workers", type=whole_number(0), default=DEFAULT_WORKERS, help="plain loop's DataLoader workers"
+    )
+    parser.add_argument("--tiny", action="store_true", help="tiny nets, few steps, synthetic data: for tests")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the fast config instead of timing rows"
+    )
+    parser.add_argument("--profile-steps", type=whole_number(1), default=PROFILE_STEPS, help="steps profiled")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error(
+            f"argument --device: 'cuda' is not available (torch {torch.__version__} finds no CUDA GPU): "
+            "use --device cpu"
+        )
+    args.batch_sizes = args.batch_sizes or [default_batch_size()]
+    if args.steps is None:
+        args.steps = TINY_STEPS if args.tiny else DEFAULT_STEPS[args.device]
+    if args.warmup is None:
+        args.warmup = TINY_WARMUP if args.tiny else DEFAULT_WARMUP[args.device]
+    return args
+
+
+class OncePerMessage(logging.Filter):
+    """The same warning from every run (e.g. the local CIFAR-10 copy's md5) is shown once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        new = message not in self.seen
+        self.seen.add(message)
+        return new
+
+
+def configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(OncePerMessage())
+    logging.basicConfig(
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
+    )
+    for name in ("lightning.pytorch", "lightning.fabric"):  # "GPU available", "Seed set to": noise here
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings(
+        "ignore", category=DeprecationWarning
+    )  # libraries' notices, as in pytest's config
+
+
+def notes(args: argparse.Namespace) -> list[str]:
+    lines = [
+        f"timing: {args.warmup} warm-up steps not timed, then {args.steps} timed steps per run; median of "
+        f"{args.repeats} runs per row, rows interleaved; a step = D step on real + fake, then G step; "
+        "images/s counts real images; device synced only where the clock starts and stops",
+        "ganlab rows: src.train.train with Lightning's Trainer; progress bar, logger, checkpointing and the "
+        "sample-grid and images-per-second callbacks off for timing",
+    ]
+    if args.tiny:
+        lines.append(f"--tiny: {' '.join(TINY_OVERRIDES)} (all rows), model.compile=false in the fast row")
+    return lines
+
+
+def spec_for(args: argparse.Namespace, batch_size: int, data_dir: Path) -> RunSpec:
+    return RunSpec(
+        torch.device(args.device), batch_size, args.steps, args.warmup, data_dir, args.workers, args.tiny
+    )
+
+
+def measure_all(args: argparse.Namespace, data_dir: Path) -> dict[int, list[RowResult]]:
+    """Every row at every batch size, `args.repeats` times, rows interleaved so drift hits all alike."""
+    table = rows(args.workers, args.tiny)
+    by_batch: dict[int, list[RowResult]] = {}
+    for batch_size in args.batch_sizes:
+        spec = spec_for(args, batch_size, data_dir)
+        results = [RowResult(row.name, row.config) for row in table]
+        for repeat in range(args.repeats):
+            for row, result in zip(table, results):
+                with isolated_run():
+                    timing = row.measure(spec)
+                result.precision = timing.precision
+                result.images_per_sec.append(timing.images_per_sec)
+                print(
+                    f"batch {batch_size}, run {repeat + 1}/{args.repeats}, {row.name}: "
+                    f"{timing.images_per_sec:,.1f} images/s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        by_batch[batch_size] = results
+    return by_batch
+
+
+def report(args: argparse.Namespace, data_dir: Path, data_line: str) -> str:
+    """The Markdown printed on stdout: the profile (--profile) or the throughput tables."""
+    device = torch.device(args.device)
+    if args.profile:
+        with isolated_run():
+            spec = spec_for(args, args.batch_sizes[0], data_dir)
+            profile = run_profile(spec, TINY_FAST if args.tiny else FAST, args.profile_steps)
+        return header(device, data_line, []) + "\n\n" + profile
+    by_batch = measure_all(args, data_dir)
+    tables = [rows_table(batch_size, results) for batch_size, results in by_batch.items()]
+    if len(by_batch) > 1:
+        tables.append(scaling_table(by_batch))
+    return "\n\n".join([header(device, data_line, notes(args)), *tables])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="ganlab-bench-data-") as scratch:
+        data_dir, data_line, num_images = data.prepare(Path(args.data_dir), Path(scratch), args.tiny)
+        too_big = [b for b in args.batch_sizes if b > num_images]
+        if too_big:
+            print(
+                f"error: --batch-sizes={too_big[0]} is larger than the {num_images} images", file=sys.stderr
+            )
+            return 2
+        try:
+            print(report(args, data_dir, data_line))
+        except GanlabError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    configure_logging()
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Speed knobs of the GAN module: fused/foreach Adam, channels_last, torch.compile with an eager fallback.
+
+Every knob is off in conf/model/dcgan.yaml, so a default run trains exactly as before;
+conf/perf/fast.yaml turns them on. None of them changes what is computed, only how: the memory
+layout of convolutions, how Adam's element-wise updates are batched into kernels, and whether
+G and D run as generated kernels.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+PROBE_SHAPE = (2, 3, 8, 8)  # input of the tiny net compiled once to check that torch.compile works here
+PROBE_WIDTH = 4
+
+_eager_warning_given = False
+
+
+def adam_options(fused: bool, device: torch.device) -> dict[str, bool]:
+    """Keyword arguments for torch.optim.Adam.
+
+    `fused=False` returns {} so PyTorch keeps its own choice (the default run, unchanged); `fused=True`
+    asks for the single fused kernel on CUDA and for the multi-tensor (foreach) kernels elsewhere.
+    """
+    if not fused:
+        return {}
+    return {"fused": True} if device.type == "cuda" else {"foreach": True}
+
+
+def to_channels_last(images: Tensor) -> Tensor:
+    """NCHW -> NHWC memory layout (same shape and values): what cuDNN/oneDNN convolutions run fastest on."""
+    return images.contiguous(memory_format=torch.channels_last)
+
+
+def match_param_layouts(optimizer: torch.optim.Optimizer) -> None:
+    """Give each optimizer state tensor its parameter's memory layout.
+
+    A checkpoint written by a run with another `channels_last` setting holds states in the other
+    layout; fused and foreach Adam treat a parameter and its states as flat arrays of the same layout.
+    """
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
+def warn_eager_once(reason: str) -> None:
+    """One warning per process, however many modules fail to compile."""
+    global _eager_warning_given
+    if not _eager_warning_given:
+        _eager_warning_given = True
+        warnings.warn(
+            f"model.compile=true but torch.compile failed here ({reason}): training eagerly", stacklevel=3
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"
+
+
+@functools.cache
+def compile_problem(device: str) -> str | None:
+    """Why torch.compile cannot run on `device` (None when it can).
+
+    Compiling is lazy: a missing toolchain (a C++ compiler on CPU, Triton on GPU) only shows at the
+    first forward, and the backward graph is compiled at the first backward. So a tiny conv +
+    BatchNorm net is compiled and run forward and backward once, before training starts.
+    """
+    rng_devices = [device] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=rng_devices):  # the run's random stream must not depend on the probe
+        try:
+            net = nn.Sequential(
+                nn.Conv2d(PROBE_SHAPE[1], PROBE_WIDTH, 3), nn.BatchNorm2d(PROBE_WIDTH), nn.ReLU()
+            ).to(device)
+            torch.compile(net)(torch.randn(PROBE_SHAPE, device=device)).sum().backward()
+        except Exception as exc:  # whatever the cause, the answer is the same: train eagerly
+            return _one_line(exc)
+    return None
+
+
+def _compile_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from torch._dynamo.exc import TorchDynamoException  # base of backend and inductor failures
+    except ImportError:
+        return (RuntimeError,)
+    return (TorchDynamoException,)
+
+
+class CompiledOrEager:
+    """Calls the torch.compile'd module; if compiling it fails, calls the module itself from then on.
+
+    Kept apart from the module (not a registered submodule), so state_dict keys, checkpoints and
+    callbacks that call the module directly (sample grids in eval mode) are unchanged.
+    """
+
+    def __init__(self, module: nn.Module, mode: str):
+        self.module = module
+        self.compiled: Callable[..., Any] | None = torch.compile(module, mode=mode)
+
+    def __call__(self, *args: Any) -> Any:
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except _compile_errors() as exc:
+                warn_eager_once(_one_line(exc))
+                self.compiled = None
+        return self.module(*args)
+
+
+def compile_modules(modules: dict[str, nn.Module], mode: str, device: torch.device) -> dict[str, Callable]:
+    """Each module compiled on its own (G and D separately, never the training step), or, where
+    torch.compile does not work on `device`, the modules themselves after one warning."""
+    problem = compile_problem(str(device))
+    if problem is not None:
+        warn_eager_once(problem)
+        return dict(modules)
+    return {name: CompiledOrEager(module, mode) for name, module in modules.items()}
