@@ -1,0 +1,144 @@
+"""Serving an in-memory uint8 image tensor as training batches, without a DataLoader.
+
+CIFAR-10 is 150 MB as uint8: it fits in any GPU, so it is moved there once and each batch is an
+index gather on the device. Per-item transforms, worker processes and host-to-device copies per
+step all disappear; conversion to float and the random flip run per batch on the device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import lightning as L
+import torch
+from torch import Tensor
+from torchvision.transforms.v2.functional import resize
+
+from src.utils.errors import DataError
+
+
+class ShuffledBatches:
+    """An iterable of (images, labels) batches drawn by a fresh permutation each epoch.
+
+    The permutation depends only on (seed, epoch), so every DDP rank draws the same one and takes
+    its own disjoint slice. Incomplete batches are dropped: BatchNorm and compiled graphs want a
+    fixed batch shape.
+    """
+
+    def __init__(
+        self,
+        images: Tensor,
+        labels: Tensor,
+        batch_size: int,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        epoch_fn: Callable[[], int] | None = None,
+    ):
+        self.images, self.labels = images, labels
+        self.batch_size, self.seed = batch_size, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch_fn = epoch_fn or (lambda: 0)
+        self.per_rank = len(images) // world_size
+        if self.per_rank < batch_size:
+            raise DataError(
+                f"data.batch_size={batch_size} is larger than the {self.per_rank} images each of "
+                f"{world_size} process(es) gets: use a batch size <= {self.per_rank}"
+            )
+
+    def __len__(self) -> int:
+        return self.per_rank // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch_fn())
+        order = torch.randperm(len(self.images), generator=generator)
+        order = order[self.rank :: self.world_size][: self.per_rank].to(self.images.device)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            index = order[start : start + self.batch_size]
+            yield self.images[index], self.labels[index]
+
+
+RESIZE_CHUNK = 4096  # images resized at a time, to bound the float copy's memory
+
+
+def resize_images(images: Tensor, resolution: int) -> Tensor:
+    """uint8 [N, C, h, w] -> uint8 [N, C, resolution, resolution], antialiased, done once at load."""
+    chunks = [
+        resize(images[i : i + RESIZE_CHUNK], [resolution, resolution], antialias=True)
+        for i in range(0, len(images), RESIZE_CHUNK)
+    ]
+    return torch.cat(chunks)
+
+
+def to_model_range(images: Tensor, hflip: bool) -> Tensor:
+    """uint8 [0, 255] -> float [-1, 1], each image mirrored left-right with probability 1/2."""
+    x = images.float().div_(127.5).sub_(1.0)
+    if hflip:
+        mirror = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < 0.5
+        x = torch.where(mirror, x.flip(3), x)
+    return x
+
+
+class TensorImageDataModule(L.LightningDataModule):
+    """Base for data sets that fit in memory: subclasses implement `load()`; this serves batches."""
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        resolution: int = 32,
+        channels: int = 3,
+        hflip: bool = True,
+        on_device: bool = True,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.batch_size, self.resolution, self.channels = batch_size, resolution, channels
+        self.hflip, self.on_device, self.seed = hflip, on_device, seed
+        self.images: Tensor | None = None
+        self.labels: Tensor | None = None
+        self.num_classes = 0
+
+    def load(self) -> tuple[Tensor, Tensor]:
+        """Return uint8 images [N, C, H, W] and int64 labels [N]."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.images is None:
+            images, labels = self.load()
+            if images.ndim == 4 and images.shape[-2:] != (self.resolution, self.resolution):
+                images = resize_images(images, self.resolution)
+            expected = (self.channels, self.resolution, self.resolution)
+            if images.dtype != torch.uint8 or tuple(images.shape[1:]) != expected:
+                raise DataError(
+                    f"{type(self).__name__} loaded images {tuple(images.shape)} {images.dtype}: "
+                    f"expected uint8 [N, {expected[0]}, {expected[1]}, {expected[2]}] (check data.resolution)"
+                )
+            self.images, self.labels = images, labels.long()
+            self.num_classes = int(self.labels.max()) + 1 if len(self.labels) else 0
+        device = self._device()
+        if self.images.device != device:
+            self.images, self.labels = self.images.to(device), self.labels.to(device)
+
+    def _device(self) -> torch.device:
+        trainer = self.trainer
+        if self.on_device and trainer is not None:
+            return trainer.strategy.root_device
+        return torch.device("cpu")
+
+    def train_dataloader(self) -> ShuffledBatches:
+        trainer = self.trainer
+        return ShuffledBatches(
+            self.images,
+            self.labels,
+            self.batch_size,
+            seed=self.seed,
+            rank=trainer.global_rank if trainer else 0,
+            world_size=trainer.world_size if trainer else 1,
+            epoch_fn=(lambda: trainer.current_epoch) if trainer else None,
+        )
+
+    def on_after_batch_transfer(
+        self, batch: tuple[Tensor, Tensor], dataloader_idx: int
+    ) -> tuple[Tensor, Tensor]:
+        images, labels = batch
+        return to_model_range(images, self.hflip), labels
