@@ -4,11 +4,18 @@ A "step" in ganlab is one batch. Lightning counts every optimizer.step() in `glo
 manual optimization, which would make a D+G batch count as 2 (or n_critic + 1); only the
 generator's optimizer is counted here, so `global_step`, `trainer.max_steps`, checkpoint names and
 TensorBoard's x-axis all count batches.
+
+One module serves the whole GAN family: the nets come from config (MLP, DCGAN, class-conditional
+DCGAN), the loss by name (src/losses.py), and three optional additions to the discriminator:
+a gradient penalty (`gp_weight` > 0), spectral normalisation (`d_spectral_norm`) and DiffAugment
+(`diffaugment`, applied to every image D sees). A generator with `num_classes` makes the module
+conditional: real labels go to D with the real images, fake labels are drawn uniformly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import lightning as L
@@ -17,7 +24,10 @@ from hydra.utils import instantiate
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
-from src.losses import get_loss
+from src.augment import DiffAugment
+from src.losses import get_loss, gradient_penalty
+from src.models.spectral_norm import apply_spectral_norm
+from src.utils.errors import ConfigError
 
 
 def _do_nothing() -> None:
@@ -45,19 +55,66 @@ class GAN(L.LightningModule):
         betas: Sequence[float] = (0.5, 0.999),
         n_critic: int = 1,
         loss: str = "bce",
+        gp_weight: float = 0.0,
+        d_spectral_norm: bool = False,
+        diffaugment: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(logger=False)  # train.py logs the whole config as hparams instead
         self.automatic_optimization = False
         self.generator = instantiate(generator)
         self.discriminator = instantiate(discriminator)
+        if d_spectral_norm:
+            apply_spectral_norm(self.discriminator)
         self.d_loss, self.g_loss = get_loss(loss)
+        self.augment = DiffAugment(diffaugment)
+        self.num_classes = int(getattr(self.generator, "num_classes", 0) or 0)
+        d_classes = int(getattr(self.discriminator, "num_classes", 0) or 0)
+        if self.num_classes != d_classes:
+            raise ConfigError(
+                f"model.generator.num_classes={self.num_classes} but model.discriminator.num_classes="
+                f"{d_classes}: use conditional G and D with the same number of classes, or neither"
+            )
+
+    @property
+    def conditional(self) -> bool:
+        """True when G and D take class labels (G was built with `num_classes`)."""
+        return self.num_classes > 0
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
+        """Uniform class labels for n fakes (None for an unconditional model)."""
+        if not self.conditional:
+            return None
+        return torch.randint(0, self.num_classes, (n,), device=self.device, generator=generator)
+
+    def _g(self, z: Tensor, labels: Tensor | None) -> Tensor:
+        return self.generator(z, labels) if self.conditional else self.generator(z)
+
+    def _d(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.discriminator(x, labels) if self.conditional else self.discriminator(x)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self._g(z, labels if labels is not None else self.sample_labels(z.shape[0]))
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, labels: Tensor | int | None = None) -> Tensor:
+        """Images in [-1, 1] from latent codes z [N, latent_dim], in the nets' current train/eval mode.
+
+        For a conditional model `labels` is a class index or one per code ([N]); without labels,
+        classes are drawn uniformly. An unconditional model refuses labels rather than ignore them.
+        """
+        z = z.to(self.device)
+        if labels is None:
+            return self.forward(z)
+        if not self.conditional:
+            raise ValueError("labels were given but this GAN is not class-conditional")
+        labels = torch.as_tensor(labels, device=self.device, dtype=torch.long).expand(z.shape[0])
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        return self._g(z, labels)
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = tuple(self.hparams.betas)
@@ -65,53 +122,81 @@ class GAN(L.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
         return [opt_g, opt_d]
 
+    def on_fit_start(self) -> None:
+        """Refuse labels the nets cannot embed before the first step (an index error deep in autograd)."""
+        data_classes = getattr(self.trainer.datamodule, "num_classes", 0)
+        if self.conditional and data_classes > self.num_classes:
+            raise ConfigError(
+                f"model.generator.num_classes={self.num_classes} is less than the data's {data_classes} "
+                f"classes: use model.generator.num_classes={data_classes}"
+            )
+
     def _is_log_step(self) -> bool:
         """Decided on host integers alone, matching when Lightning writes to the logger."""
         every = self.trainer.log_every_n_steps
         return every > 0 and (self.global_step + 1) % every == 0
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        real, _ = batch
+        real, real_labels = batch
+        if not self.conditional:
+            real_labels = None
+        n = real.shape[0]
         opt_g, opt_d = self.optimizers()
         opt_d._on_before_step = opt_d._on_after_step = _do_nothing  # D steps don't count (see module doc)
         log_now = self._is_log_step()
 
-        fake = self.generator(self.sample_latent(real.shape[0]))  # reused by the last D step and the G step
+        fake_labels = self.sample_labels(n)
+        fake = self._g(self.sample_latent(n), fake_labels)  # reused by the last D step and the G step
         for critic_step in range(self.hparams.n_critic):
             if critic_step < self.hparams.n_critic - 1:
+                d_labels = self.sample_labels(n)
                 with torch.no_grad():
-                    d_input = self.generator(self.sample_latent(real.shape[0]))
+                    d_input = self._g(self.sample_latent(n), d_labels)
             else:
-                d_input = fake.detach()
-            loss_d, d_real, d_fake = self._discriminator_step(opt_d, real, d_input, log_now)
-
-        loss_g = self._generator_step(opt_g, fake, log_now)
-
-        if log_now:
-            self.log_dict(
-                {
-                    "loss/d": loss_d,
-                    "loss/g": loss_g,
-                    "loss/g_over_d": loss_g / loss_d,
-                    "D(x)": torch.sigmoid(d_real).mean(),
-                    "D(G(z))": torch.sigmoid(d_fake).mean(),
-                    "grad_norm/g": self._grad_norm_g,
-                    "grad_norm/d": self._grad_norm_d,
-                    "lr/g": opt_g.param_groups[0]["lr"],
-                    "lr/d": opt_d.param_groups[0]["lr"],
-                },
-                on_step=True,
-                on_epoch=False,
-                batch_size=real.shape[0],
+                d_input, d_labels = fake.detach(), fake_labels
+            loss_d, d_real, d_fake = self._discriminator_step(
+                opt_d, real, d_input, log_now, real_labels=real_labels, fake_labels=d_labels
             )
 
+        loss_g = self._generator_step(opt_g, fake, log_now, labels=fake_labels)
+
+        if log_now:
+            metrics = {
+                "loss/d": loss_d,
+                "loss/g": loss_g,
+                "loss/g_over_d": loss_g / loss_d,
+                "D(x)": torch.sigmoid(d_real).mean(),
+                "D(G(z))": torch.sigmoid(d_fake).mean(),
+                "grad_norm/g": self._grad_norm_g,
+                "grad_norm/d": self._grad_norm_d,
+                "lr/g": opt_g.param_groups[0]["lr"],
+                "lr/d": opt_d.param_groups[0]["lr"],
+            }
+            if self.hparams.gp_weight > 0:
+                metrics["loss/gp"] = self._gradient_penalty
+            self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=n)
+
     def _discriminator_step(
-        self, opt: LightningOptimizer, real: Tensor, fake: Tensor, log_now: bool
+        self,
+        opt: LightningOptimizer,
+        real: Tensor,
+        fake: Tensor,
+        log_now: bool,
+        real_labels: Tensor | None = None,
+        fake_labels: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
         self.toggle_optimizer(opt)
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake)
+        real, fake = self.augment(real), self.augment(fake)
+        d_real = self._d(real, real_labels)
+        d_fake = self._d(fake, fake_labels)
         loss = self.d_loss(d_real, d_fake)
+        if self.hparams.gp_weight > 0:
+            # interpolates carry the real labels: a conditional critic must be smooth for the real class
+            critic = partial(self._d, labels=real_labels)
+            penalty = gradient_penalty(critic, real, fake)
+            loss = loss + self.hparams.gp_weight * penalty
+            if log_now:
+                self._gradient_penalty = penalty.detach()
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if log_now:
@@ -120,9 +205,11 @@ class GAN(L.LightningModule):
         self.untoggle_optimizer(opt)
         return loss.detach(), d_real.detach(), d_fake.detach()
 
-    def _generator_step(self, opt: LightningOptimizer, fake: Tensor, log_now: bool) -> Tensor:
+    def _generator_step(
+        self, opt: LightningOptimizer, fake: Tensor, log_now: bool, labels: Tensor | None = None
+    ) -> Tensor:
         self.toggle_optimizer(opt)
-        loss = self.g_loss(self.discriminator(fake))
+        loss = self.g_loss(self._d(self.augment(fake), labels))
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if log_now:

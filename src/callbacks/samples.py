@@ -1,4 +1,8 @@
-"""Fixed-noise sample grids: the same latent codes every epoch, so a run's progress reads as a film."""
+"""Fixed-noise sample grids: the same latent codes every epoch, so a run's progress reads as a film.
+
+For a class-conditional GAN each row of the grid is one class (label = row index mod the number of
+classes), so one glance shows whether G honours its labels.
+"""
 
 from __future__ import annotations
 
@@ -43,12 +47,21 @@ class SampleGrid(L.Callback):
         if datamodule is not None and getattr(datamodule, "images", None) is not None:
             self._write(trainer, "real", datamodule.images[:n], "real")
 
+    def row_labels(self, num_classes: int, device: torch.device) -> Tensor:
+        """One class per grid row: label = row index mod num_classes, for every image of the row."""
+        rows = torch.arange(self.grid_size**2, device=device) // self.grid_size
+        return rows % num_classes
+
     @torch.no_grad()
     def generate(self, pl_module: L.LightningModule) -> Tensor:
         generator = pl_module.generator
         was_training = generator.training
         generator.train(not self.eval_mode)
-        images = generator(self.fixed_z)
+        if getattr(pl_module, "conditional", False):
+            labels = self.row_labels(pl_module.num_classes, self.fixed_z.device)
+            images = pl_module.generate(self.fixed_z, labels)
+        else:
+            images = generator(self.fixed_z)
         generator.train(was_training)
         return images
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from src.losses import LOSSES
+from src.augment import POLICIES, unknown_policies
+from src.losses import ALL_LOSSES
 from src.utils.errors import ConfigError
 
 PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed")
+D_NORMS = ("batch", "none", "layer")  # normalisation choices of a discriminator's hidden layers
 
 
 def is_power_of_two(n: int) -> bool:
@@ -39,8 +41,9 @@ def validate_config(cfg: DictConfig) -> None:
     _positive(model.lr_d, "model.lr_d", float)
     _positive(model.n_critic, "model.n_critic")
     check_resolution(data.resolution)
-    if model.loss not in LOSSES:
-        raise ConfigError(f"model.loss={model.loss!r} is unknown: use one of {', '.join(sorted(LOSSES))}")
+    if model.loss not in ALL_LOSSES:
+        raise ConfigError(f"model.loss={model.loss!r} is unknown: use one of {', '.join(sorted(ALL_LOSSES))}")
+    validate_zoo_options(cfg)
     precision = str(cfg.trainer.get("precision", "32"))
     if precision not in PRECISIONS:
         raise ConfigError(
@@ -53,3 +56,32 @@ def validate_config(cfg: DictConfig) -> None:
     betas = list(model.betas)
     if len(betas) != 2 or not all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas):
         raise ConfigError(f"model.betas={betas!r} is not allowed: use two numbers in [0, 1)")
+
+
+def check_fraction(fraction: object) -> float:
+    """The share of the data set to train on: a number in (0, 1]."""
+    ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 1
+    if not ok:
+        raise ConfigError(f"data.fraction={fraction!r} is not allowed: use a number in (0, 1], e.g. 0.1")
+    return float(fraction)
+
+
+def validate_zoo_options(cfg: DictConfig) -> None:
+    """The knobs of the GAN family: penalty weight, conditioning, D normalisation, DiffAugment, data share."""
+    model = cfg.model
+    gp_weight = model.get("gp_weight", 0.0)
+    if not isinstance(gp_weight, (int, float)) or isinstance(gp_weight, bool) or gp_weight < 0:
+        raise ConfigError(f"model.gp_weight={gp_weight!r} is not allowed: use a number >= 0 (0 = no penalty)")
+    for net in ("generator", "discriminator"):
+        if "num_classes" in (model.get(net) or {}):
+            _positive(model[net].num_classes, f"model.{net}.num_classes")
+    norm = (model.get("discriminator") or {}).get("norm", "batch")
+    if norm not in D_NORMS:
+        raise ConfigError(f"model.discriminator.norm={norm!r} is unknown: use one of {', '.join(D_NORMS)}")
+    bad = unknown_policies(model.get("diffaugment"))
+    if bad:
+        raise ConfigError(
+            f"model.diffaugment={model.diffaugment!r} has unknown {', '.join(map(repr, bad))}: "
+            f"use a comma-separated subset of {','.join(POLICIES)} (empty = off)"
+        )
+    check_fraction(cfg.data.get("fraction", 1.0))
