@@ -29,11 +29,14 @@ def test_every_model_composes_with_every_loss(compose_cfg, model, loss):
     cfg = compose_cfg(f"model={model}", f"loss={loss}")
     validate_config(cfg)
     assert cfg.model.loss == loss
-    assert cfg.model.generator._target_.split(".")[-1] == {
-        "dcgan": "DCGANGenerator",
-        "mlp_gan": "MLPGenerator",
-        "cdcgan": "ConditionalDCGANGenerator",
-    }[model]
+    assert (
+        cfg.model.generator._target_.split(".")[-1]
+        == {
+            "dcgan": "DCGANGenerator",
+            "mlp_gan": "MLPGenerator",
+            "cdcgan": "ConditionalDCGANGenerator",
+        }[model]
+    )
 
 
 def test_wgan_gp_group_sets_the_papers_settings(compose_cfg):
@@ -73,6 +76,10 @@ BAD = [
     ("data.fraction=1.5", "data.fraction=1.5 is not allowed"),
     ("model.diffaugment=colour", "model.diffaugment='colour' has unknown 'colour'"),
     ("model.discriminator.norm=group", "model.discriminator.norm='group' is unknown"),
+    (
+        "callbacks.classifier_metrics.ckpt_path=/no/such.ckpt",
+        "callbacks.classifier_metrics.ckpt_path='/no/such.ckpt'",
+    ),
 ]
 
 

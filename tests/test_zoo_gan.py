@@ -13,7 +13,12 @@ from src.utils.errors import ConfigError
 
 TINY_G = {"_target_": "src.models.DCGANGenerator", "latent_dim": 8, "base_width": 4}
 TINY_D = {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}
-COND_G = {"_target_": "src.models.ConditionalDCGANGenerator", "latent_dim": 8, "num_classes": 10, "base_width": 4}
+COND_G = {
+    "_target_": "src.models.ConditionalDCGANGenerator",
+    "latent_dim": 8,
+    "num_classes": 10,
+    "base_width": 4,
+}
 COND_D = {"_target_": "src.models.ProjectionDiscriminator", "num_classes": 10, "base_width": 4}
 
 
@@ -127,7 +132,9 @@ def test_generate_takes_a_class_or_one_label_per_code():
 
 
 def test_mismatched_conditioning_is_refused():
-    with pytest.raises(ConfigError, match="model.generator.num_classes=10 but model.discriminator.num_classes=0"):
+    with pytest.raises(
+        ConfigError, match="model.generator.num_classes=10 but model.discriminator.num_classes=0"
+    ):
         GAN(COND_G, TINY_D, latent_dim=8)
 
 

@@ -29,9 +29,7 @@ def test_mlp_gan_is_the_course_architecture():
     assert tuple(d(x).shape) == (5,)
 
 
-@pytest.mark.parametrize(
-    "norm,kind", [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm), ("none", None)]
-)
+@pytest.mark.parametrize("norm,kind", [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm), ("none", None)])
 def test_dcgan_discriminator_norm_option(norm, kind):
     d = DCGANDiscriminator(base_width=8, norm=norm)
     norms = [m for m in d.modules() if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm))]

@@ -8,6 +8,7 @@ import pytest
 import torch
 from omegaconf import open_dict
 
+from src.report import report
 from src.train import train
 
 TINY = [
@@ -65,7 +66,7 @@ def test_data_fraction_trains_on_the_subset(compose_cfg):
     assert trainer.global_step == len(trainer.datamodule.images) // 16
 
 
-def test_cli_loss_hinge_and_mlp_vs_dcgan_sweep(run_cli, tmp_path):
+def test_cli_loss_hinge_and_mlp_vs_dcgan_sweep_with_report(run_cli, tmp_path):
     run_dir = tmp_path / "hinge"
     single = run_cli("+experiment=smoke", "loss=hinge", "trainer.max_epochs=1", f"hydra.run.dir={run_dir}")
     assert single.returncode == 0, single.stderr[-3000:]
@@ -85,7 +86,13 @@ def test_cli_loss_hinge_and_mlp_vs_dcgan_sweep(run_cli, tmp_path):
         f"hydra.sweep.dir={sweep_dir}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    checkpoints = [torch.load(p, weights_only=False) for p in sorted(sweep_dir.glob("*/checkpoints/last.ckpt"))]
+    rows, table = report(sweep_dir)
+    assert [r["model"] for r in rows] == ["mlp_gan", "dcgan"]
+    assert all(math.isfinite(r["loss/g"]) for r in rows)
+    checkpoints = [
+        torch.load(p, weights_only=False) for p in sorted(sweep_dir.glob("*/checkpoints/last.ckpt"))
+    ]
     assert [c["global_step"] for c in checkpoints] == [4, 4]  # the same budget for both
     first_layers = [c["state_dict"]["generator.net.0.weight"].ndim for c in checkpoints]
     assert first_layers == [2, 4]  # a Linear layer, then a ConvTranspose2d: each job built its own model
+    assert table.splitlines()[0].startswith("| job | model |")

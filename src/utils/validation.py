@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from omegaconf import DictConfig
 
 from src.augment import POLICIES, unknown_policies
@@ -85,3 +87,34 @@ def validate_zoo_options(cfg: DictConfig) -> None:
             f"use a comma-separated subset of {','.join(POLICIES)} (empty = off)"
         )
     check_fraction(cfg.data.get("fraction", 1.0))
+    metrics = (cfg.get("callbacks") or {}).get("classifier_metrics") or {}
+    if metrics.get("ckpt_path"):
+        if not Path(metrics.ckpt_path).is_file():
+            raise ConfigError(
+                f"callbacks.classifier_metrics.ckpt_path={metrics.ckpt_path!r} does not exist: use the "
+                "checkpoints/last.ckpt of a `python -m src.train_classifier` run"
+            )
+        for key in ("every_n_epochs", "num_samples", "batch_size"):
+            _positive(metrics.get(key), f"callbacks.classifier_metrics.{key}")
+
+
+def _non_negative(value: object, name: str) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{name}={value!r} is not allowed: use a number >= 0 (0 = off)")
+
+
+def validate_classifier_config(cfg: DictConfig) -> None:
+    """Raise ConfigError (one line) for the first bad value of a classifier config."""
+    _positive(cfg.data.batch_size, "data.batch_size")
+    _positive(cfg.classifier.lr, "classifier.lr", float)
+    _non_negative(cfg.classifier.weight_decay, "classifier.weight_decay")
+    check_fraction(cfg.data.get("fraction", 1.0))
+    for key in ("rotation_degrees", "zoom", "shift", "brightness", "contrast", "noise_std"):
+        _non_negative(cfg.augment.get(key, 0.0), f"augment.{key}")
+    if cfg.augment.get("zoom", 0.0) >= 1:
+        raise ConfigError(f"augment.zoom={cfg.augment.zoom!r} is not allowed: use a number in [0, 1)")
+    if "split" in cfg.get("test_data", {}) and "split" not in cfg.data:
+        raise ConfigError(
+            f"test_data.split={cfg.test_data.split!r} needs a data set with splits (data=cifar10): for "
+            "another set, give test_data what differs for a held-out set, e.g. test_data='{seed: 1}'"
+        )
