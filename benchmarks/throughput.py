@@ -32,6 +32,7 @@ import torch
 
 from benchmarks import data
 from benchmarks.config import TINY_OVERRIDES, default_batch_size
+from benchmarks.fid_pass import measure_fid_pass
 from benchmarks.lightning_run import measure_lightning
 from benchmarks.plain_loop import measure_plain
 from benchmarks.profiling import run_profile
@@ -43,6 +44,7 @@ from src.utils.errors import GanlabError
 # steps for a stable number; its warm-up covers torch.compile and cuDNN's algorithm search.
 DEFAULT_STEPS = {"cuda": 200, "cpu": 30}
 DEFAULT_WARMUP = {"cuda": 20, "cpu": 5}
+DEFAULT_FID_IMAGES = {"cuda": 10_000, "cpu": 100}  # CPU: about 6 images/s, so 100 take ~20 s
 TINY_STEPS, TINY_WARMUP = 4, 2
 DEFAULT_REPEATS = 3
 DEFAULT_WORKERS = 2
@@ -139,6 +141,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", action="store_true", help="profile the fast config instead of timing rows"
     )
     parser.add_argument("--profile-steps", type=whole_number(1), default=PROFILE_STEPS, help="steps profiled")
+    parser.add_argument(
+        "--fid-images",
+        type=whole_number(0),
+        help=f"images through the FID feature pass, 0 = skip (default: {by_device(DEFAULT_FID_IMAGES)}; "
+        "0 with --tiny)",
+    )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error(
@@ -150,6 +158,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.steps = TINY_STEPS if args.tiny else DEFAULT_STEPS[args.device]
     if args.warmup is None:
         args.warmup = TINY_WARMUP if args.tiny else DEFAULT_WARMUP[args.device]
+    if args.fid_images is None:
+        args.fid_images = 0 if args.tiny else DEFAULT_FID_IMAGES[args.device]
     return args
 
 
@@ -234,6 +244,8 @@ def report(args: argparse.Namespace, data_dir: Path, data_line: str) -> str:
     tables = [rows_table(batch_size, results) for batch_size, results in by_batch.items()]
     if len(by_batch) > 1:
         tables.append(scaling_table(by_batch))
+    if args.fid_images:
+        tables.append(measure_fid_pass(device, args.fid_images))
     return "\n\n".join([header(device, data_line, notes(args)), *tables])
 
 

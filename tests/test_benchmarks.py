@@ -124,3 +124,22 @@ def test_benchmark_uses_cifar10_when_present_and_a_stand_in_both_loops_read_othe
     framework.setup("fit")
     assert len(plain) == len(framework.images) == data.TINY_IMAGES
     assert np.array_equal(plain.data, framework.images.permute(0, 2, 3, 1).numpy())  # the same pixels
+
+
+def test_fid_feature_pass_is_measured_or_says_why_not(tmp_path, monkeypatch):
+    import torch
+
+    from benchmarks.fid_pass import measure_fid_pass
+    from src.metrics import network as network_module
+    from tests.helpers import write_tiny_feature_network
+
+    monkeypatch.setenv("GANLAB_INCEPTION_WEIGHTS", str(write_tiny_feature_network(tmp_path / "tiny.pt")))
+    table = measure_fid_pass(torch.device("cpu"), 8)
+    row = table.strip().splitlines()[-1].split("|")
+    assert "FID feature pass (torchscript:tiny.pt" in table
+    assert int(row[1]) == 8 and float(row[3].replace(",", "")) > 0
+
+    monkeypatch.delenv("GANLAB_INCEPTION_WEIGHTS")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(network_module, "fid_helper_candidates", lambda cache: [tmp_path / "none.pt"])
+    assert measure_fid_pass(torch.device("cpu"), 8).startswith("FID feature pass: not measured (no Inception")

@@ -169,7 +169,9 @@ def test_compiled_g_and_d_train_with_finite_losses_and_learn_the_same():
     assert set(nets) == {"generator", "discriminator"}
     losses = [trainer.callback_metrics[k] for k in ("loss/d", "loss/g")]
     assert all(torch.isfinite(v) for v in losses)
-    assert all(k.startswith(("generator.", "generator_ema.", "discriminator.")) for k in compiled.state_dict())
+    assert all(
+        k.startswith(("generator.", "generator_ema.", "discriminator.")) for k in compiled.state_dict()
+    )
     assert max_difference(compiled, reference) <= SAME_TRAINING_ATOL
 
 

@@ -1,4 +1,8 @@
-"""Fixed-noise sample grids: the same latent codes every epoch, so a run's progress reads as a film."""
+"""Fixed-noise sample grids: the same latent codes every epoch, so a run's progress reads as a film.
+
+For a class-conditional GAN each row of the grid is one class (label = row index mod the number of
+classes), so one glance shows whether G honours its labels.
+"""
 
 from __future__ import annotations
 
@@ -44,9 +48,18 @@ class SampleGrid(L.Callback):
         if datamodule is not None and getattr(datamodule, "images", None) is not None:
             self._write(trainer, "real", datamodule.images[:n], "real")
 
+    def row_labels(self, num_classes: int, device: torch.device) -> Tensor:
+        """One class per grid row: label = row index mod num_classes, for every image of the row."""
+        rows = torch.arange(self.grid_size**2, device=device) // self.grid_size
+        return rows % num_classes
+
     def generate(self, pl_module: L.LightningModule) -> Tensor:
-        """G(z_fixed) with the EMA generator (unless `ema` is off), in eval mode unless `eval_mode` is off."""
-        return pl_module.generate(self.fixed_z, ema=self.ema, eval_mode=self.eval_mode)
+        """G(z_fixed) with the EMA generator (unless `ema` is off), in eval mode unless `eval_mode` is off;
+        a conditional model draws one class per row."""
+        labels = None
+        if getattr(pl_module, "conditional", False):
+            labels = self.row_labels(pl_module.num_classes, self.fixed_z.device)
+        return pl_module.generate(self.fixed_z, labels, ema=self.ema, eval_mode=self.eval_mode)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch

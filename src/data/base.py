@@ -15,6 +15,7 @@ from torch import Tensor
 from torchvision.transforms.v2.functional import resize
 
 from src.utils.errors import DataError
+from src.utils.validation import check_fraction
 
 
 class ShuffledBatches:
@@ -58,6 +59,20 @@ class ShuffledBatches:
             yield self.images[index], self.labels[index]
 
 
+class OrderedBatches:
+    """Every image once, in order, the last batch possibly smaller: for evaluation (nothing dropped)."""
+
+    def __init__(self, images: Tensor, labels: Tensor, batch_size: int):
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.images) // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        for start in range(0, len(self.images), self.batch_size):
+            yield self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
+
+
 RESIZE_CHUNK = 4096  # images resized at a time, to bound the float copy's memory
 
 
@@ -79,6 +94,21 @@ def to_model_range(images: Tensor, hflip: bool) -> Tensor:
     return x
 
 
+def stratified_subset(labels: Tensor, fraction: float, seed: int) -> Tensor:
+    """Sorted indices of a fixed random `fraction` of each class (at least one image per class).
+
+    Stratified, so 10% of CIFAR-10 is exactly 500 images of every class, and seeded apart from the
+    training seed, so runs with different seeds train on the same subset.
+    """
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    shuffled = labels[order]
+    keep = []
+    for c in torch.unique(labels):
+        members = order[shuffled == c]
+        keep.append(members[: max(1, round(fraction * len(members)))])
+    return torch.cat(keep).sort().values
+
+
 class TensorImageDataModule(L.LightningDataModule):
     """Base for data sets that fit in memory: subclasses implement `load()`; this serves batches."""
 
@@ -90,10 +120,13 @@ class TensorImageDataModule(L.LightningDataModule):
         hflip: bool = True,
         on_device: bool = True,
         seed: int = 0,
+        fraction: float = 1.0,
+        fraction_seed: int = 0,
     ):
         super().__init__()
         self.batch_size, self.resolution, self.channels = batch_size, resolution, channels
         self.hflip, self.on_device, self.seed = hflip, on_device, seed
+        self.fraction, self.fraction_seed = check_fraction(fraction), fraction_seed
         self.images: Tensor | None = None
         self.labels: Tensor | None = None
         self.num_classes = 0
@@ -113,6 +146,9 @@ class TensorImageDataModule(L.LightningDataModule):
                     f"{type(self).__name__} loaded images {tuple(images.shape)} {images.dtype}: "
                     f"expected uint8 [N, {expected[0]}, {expected[1]}, {expected[2]}] (check data.resolution)"
                 )
+            if self.fraction < 1.0:
+                keep = stratified_subset(labels, self.fraction, self.fraction_seed)
+                images, labels = images[keep], labels[keep]
             self.images, self.labels = images, labels.long()
             self.num_classes = int(self.labels.max()) + 1 if len(self.labels) else 0
         device = self._device()
@@ -122,6 +158,8 @@ class TensorImageDataModule(L.LightningDataModule):
     def describe(self) -> str:
         """Names the data for metric protocols, e.g. `CIFAR10DataModule:train:32px:non-official-files`."""
         name = f"{type(self).__name__}:{getattr(self, 'split', 'train')}:{self.resolution}px"
+        if self.fraction < 1.0:
+            name += f":fraction={self.fraction}"
         if getattr(self, "official_files", None) is False:
             name += ":non-official-files"
         return name
@@ -143,6 +181,9 @@ class TensorImageDataModule(L.LightningDataModule):
             world_size=trainer.world_size if trainer else 1,
             epoch_fn=(lambda: trainer.current_epoch) if trainer else None,
         )
+
+    def test_dataloader(self) -> OrderedBatches:
+        return OrderedBatches(self.images, self.labels, self.batch_size)
 
     def on_after_batch_transfer(
         self, batch: tuple[Tensor, Tensor], dataloader_idx: int

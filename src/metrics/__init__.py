@@ -1,1 +1,1 @@
-"""Sample-quality metrics: the FID feature network, statistics with a disk cache, FID/KID/IS."""
+"""Sample-quality metrics: the FID network, cached reference statistics, FID/KID/IS, classifier metrics."""

@@ -20,8 +20,14 @@ def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -
 
     tr((S1 S2)^1/2) is the sum of the square roots of the eigenvalues of S1 S2, which are real and
     non-negative for covariance matrices (tiny negative or imaginary parts are rounding).
+    Tensors or numpy arrays; all are taken as float64.
     """
-    mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
+    mu1, mu2, sigma1, sigma2 = (torch.as_tensor(t, dtype=torch.float64) for t in (mu1, mu2, sigma1, sigma2))
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
+        raise ValueError(
+            f"shapes do not match: mu {tuple(mu1.shape)} vs {tuple(mu2.shape)}, "
+            f"sigma {tuple(sigma1.shape)} vs {tuple(sigma2.shape)}"
+        )
     eigenvalues = torch.linalg.eigvals(sigma1 @ sigma2)
     trace_sqrt = eigenvalues.sqrt().real.sum()
     value = (mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt

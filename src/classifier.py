@@ -1,0 +1,68 @@
+"""The course's CNN classifier as a LightningModule: cross-entropy, Adam, augmentation per batch.
+
+Trained with `python -m src.train_classifier`. Its checkpoint is what the GAN metrics load
+(src/metrics/classifier_metrics.py): `Classifier.load_from_checkpoint(path)` rebuilds the net from
+the hyper-parameters saved in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from torch import Tensor, nn
+from torchmetrics.classification import MulticlassAccuracy
+
+from src.course_augment import CourseAugment
+
+
+class Classifier(L.LightningModule):
+    """Images in [-1, 1] -> class logits; `features` gives the penultimate activations."""
+
+    def __init__(
+        self,
+        net: dict[str, Any],
+        augment: dict[str, Any] | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.net = instantiate(net)
+        self.augment = CourseAugment(**augment) if augment else nn.Identity()
+        self.test_accuracy = MulticlassAccuracy(num_classes=self.net.num_classes, average="micro")
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.net.features(x)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(
+            self.net.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+
+    def _is_log_step(self) -> bool:
+        """Host integers only, matching when Lightning writes to the logger (no per-step syncs)."""
+        every = self.trainer.log_every_n_steps
+        return every > 0 and (self.global_step + 1) % every == 0
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        images, labels = batch
+        logits = self.net(self.augment(images))
+        loss = F.cross_entropy(logits, labels)
+        if self._is_log_step():
+            accuracy = (logits.argmax(1) == labels).float().mean()
+            self.log_dict({"train/loss": loss.detach(), "train/acc": accuracy}, on_step=True, on_epoch=False)
+        return loss
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        logits = self.net(images)
+        self.test_accuracy.update(logits, labels)
+        self.log("test/loss", F.cross_entropy(logits, labels), on_epoch=True, batch_size=len(labels))
+        self.log("test/acc", self.test_accuracy, on_epoch=True)

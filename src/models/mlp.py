@@ -1,0 +1,60 @@
+"""The course's first GAN: fully connected generator and discriminator (Goodfellow et al., 2014).
+
+Kept as small as the course's version (one hidden layer each) so that the comparison with the DCGAN
+shows what convolutions add, not what depth adds. The hidden width is called `base_width`, like the
+DCGAN's channel width, so that one override (e.g. the smoke preset's) resizes any model.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from src.utils.errors import ConfigError
+from src.utils.validation import D_NORMS
+
+LEAK = 0.2  # LeakyReLU slope of the discriminator
+
+
+def hidden_norm(kind: str, features: int) -> nn.Module | None:
+    """Normalisation after the discriminator's hidden layer (none by default, as in the course)."""
+    if kind == "batch":
+        return nn.BatchNorm1d(features)
+    if kind == "layer":
+        return nn.LayerNorm(features)
+    if kind == "none":
+        return None
+    raise ConfigError(f"model.discriminator.norm={kind!r} is unknown: use one of {', '.join(D_NORMS)}")
+
+
+class MLPGenerator(nn.Module):
+    """z [B, latent_dim] -> Dense(hidden, ReLU) -> Dense(C*R*R), Tanh -> image [B, C, R, R]."""
+
+    def __init__(self, latent_dim: int = 100, base_width: int = 128, resolution: int = 32, channels: int = 3):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.image_shape = (channels, resolution, resolution)
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, base_width),
+            nn.ReLU(inplace=True),
+            nn.Linear(base_width, channels * resolution * resolution),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(z.shape[0], *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """image [B, C, R, R] -> Flatten -> Dense(hidden, LeakyReLU 0.2) -> one logit per image [B]."""
+
+    def __init__(self, base_width: int = 128, resolution: int = 32, channels: int = 3, norm: str = "none"):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten(), nn.Linear(channels * resolution * resolution, base_width)]
+        normalise = hidden_norm(norm, base_width)
+        if normalise is not None:
+            layers.append(normalise)
+        layers += [nn.LeakyReLU(LEAK, inplace=True), nn.Linear(base_width, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).flatten()

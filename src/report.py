@@ -1,0 +1,163 @@
+"""Compare the jobs of a sweep: `python -m src.report outputs/multirun/<sweep> [--metric NAME]`.
+
+For each job folder (one with `.hydra/overrides.yaml`) it reads the job's overrides and the last
+value of every scalar in its TensorBoard event files, and writes into the sweep folder:
+
+- report.csv and report.md: one row per job: the swept overrides, the other overrides, then the
+  final value of every scalar (the table is also printed);
+- report_<metric>.png: the chosen metric against each hyper-parameter that differs between jobs.
+
+The default metric is `metrics/fid` when the runs logged it, else `metrics/fid_cnn`, else `loss/g`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+from pathlib import Path
+
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from src.utils.errors import GanlabError
+
+DEFAULT_METRICS = ("metrics/fid", "metrics/fid_cnn", "loss/g")
+JOB_COLUMN = "job"
+
+
+def read_overrides(job_dir: Path) -> dict[str, str]:
+    """The job's command-line overrides as key -> value (`+`/`++` prefixes dropped)."""
+    lines = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    overrides = {}
+    for line in lines:
+        key, _, value = str(line).partition("=")
+        overrides[key.lstrip("+")] = value
+    return overrides
+
+
+def final_scalars(job_dir: Path) -> dict[str, float]:
+    """The last logged value (highest step) of every scalar in the job's TensorBoard event files."""
+    accumulator = EventAccumulator(str(job_dir), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    return {tag: accumulator.Scalars(tag)[-1].value for tag in accumulator.Tags()["scalars"]}
+
+
+def collect(sweep_dir: Path) -> list[dict[str, object]]:
+    """One row per job folder under sweep_dir: {job, <override keys>..., <scalar tags>...}."""
+    jobs = sorted(
+        (p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")),
+        key=lambda p: (
+            int(p.name.split("_", 1)[0]) if p.name.split("_", 1)[0].isdigit() else math.inf,
+            p.name,
+        ),
+    )
+    if not jobs:
+        raise GanlabError(
+            f"{str(sweep_dir)!r} holds no job folders: give a sweep folder, outputs/multirun/<sweep>"
+        )
+    return [
+        {JOB_COLUMN: job.name.split("_", 1)[0], **read_overrides(job), **final_scalars(job)} for job in jobs
+    ]
+
+
+def swept_keys(rows: list[dict[str, object]], metrics: set[str]) -> list[str]:
+    """Override keys whose value differs between jobs (the hyper-parameters of the sweep)."""
+    keys = [k for k in columns(rows) if k != JOB_COLUMN and k not in metrics]
+    return [k for k in keys if len({str(r.get(k, "")) for r in rows}) > 1]
+
+
+def columns(rows: list[dict[str, object]]) -> list[str]:
+    """All keys of all rows, in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    return list(seen)
+
+
+def format_cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def to_markdown(rows: list[dict[str, object]], keys: list[str]) -> str:
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(format_cell(row.get(k)) for k in keys) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: list[dict[str, object]], keys: list[str], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def default_metric(rows: list[dict[str, object]]) -> str:
+    present = set(columns(rows))
+    return next((m for m in DEFAULT_METRICS if m in present), DEFAULT_METRICS[-1])
+
+
+def plot(rows: list[dict[str, object]], metric: str, params: list[str], path: Path) -> None:
+    """One panel per swept hyper-parameter: the metric of each job against that parameter's value."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    params = params or [JOB_COLUMN]
+    fig, axes = plt.subplots(1, len(params), figsize=(4.5 * len(params), 3.5), squeeze=False)
+    for ax, param in zip(axes[0], params):
+        points = [(str(r.get(param, "")), r[metric]) for r in rows if isinstance(r.get(metric), float)]
+        labels = list(dict.fromkeys(x for x, _ in points))
+        try:  # numeric values on a numeric axis, anything else as categories in sweep order
+            xs = [float(x) for x, _ in points]
+        except ValueError:
+            xs = [labels.index(x) for x, _ in points]
+            ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+            ax.margins(x=0.2)
+        ax.plot(xs, [y for _, y in points], "o")
+        ax.set_xlabel(param)
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def report(sweep_dir: Path, metric: str | None = None) -> tuple[list[dict[str, object]], str]:
+    """Write report.csv, report.md and report_<metric>.png into sweep_dir; return the rows and the table."""
+    rows = collect(sweep_dir)
+    metrics = {tag for row in rows for tag, v in row.items() if isinstance(v, float)}
+    metric = metric or default_metric(rows)
+    if metric not in metrics:
+        raise GanlabError(
+            f"--metric {metric!r} was not logged by these jobs: use one of {', '.join(sorted(metrics))}"
+        )
+    params = swept_keys(rows, metrics)
+    fixed = [k for k in columns(rows) if k != JOB_COLUMN and k not in metrics and k not in params]
+    keys = [JOB_COLUMN, *params, *fixed, *sorted(metrics)]
+    table = to_markdown(rows, keys)
+    write_csv(rows, keys, sweep_dir / "report.csv")
+    (sweep_dir / "report.md").write_text(table)
+    plot(rows, metric, params, sweep_dir / f"report_{metric.replace('/', '_')}.png")
+    return rows, table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m src.report", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", type=Path, help="a multirun folder, outputs/multirun/<sweep>")
+    parser.add_argument("--metric", default=None, help="scalar to plot (default: metrics/fid, else loss/g)")
+    args = parser.parse_args(argv)
+    try:
+        _, table = report(args.sweep_dir, args.metric)
+    except GanlabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(table, end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Train the course's CNN classifier: `python -m src.train_classifier [augment=none] [key=value ...]`.
+
+A separate entry from src/train.py (its own config, conf/classifier.yaml) because it trains a
+different kind of model with other knobs; it shares the data, trainer, logger, paths and hydra
+groups. It fits on `data` (the CIFAR-10 training split), then reports accuracy on `data` patched with
+`test_data` (the test split, never trained on), and leaves checkpoints/last.ckpt for the GAN metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from src.train import build_callbacks
+from src.utils.errors import GanlabError
+from src.utils.validation import validate_classifier_config
+
+log = logging.getLogger(__name__)
+
+
+def train_classifier(cfg: DictConfig) -> dict[str, float]:
+    """Fit the classifier described by `cfg`, then test it; returns the test metrics (test/acc, ...)."""
+    validate_classifier_config(cfg)
+    OmegaConf.resolve(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    if cfg.get("matmul_precision"):
+        torch.set_float32_matmul_precision(cfg.matmul_precision)
+
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    test_data = instantiate(OmegaConf.merge(cfg.data, cfg.test_data))
+    test_data.prepare_data()
+    model = instantiate(cfg.classifier, _recursive_=False, _convert_="all")
+    logger = instantiate(cfg.logger) if cfg.get("logger") else False
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger)
+    log.info("run folder: %s", cfg.paths.output_dir)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    (results,) = trainer.test(model, datamodule=test_data, verbose=False)
+    log.info("test accuracy: %.4f on %d images", results["test/acc"], len(test_data.images))
+    return results
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="classifier")
+def main(cfg: DictConfig) -> Any:
+    try:
+        train_classifier(cfg)
+    except GanlabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

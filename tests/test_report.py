@@ -1,0 +1,88 @@
+"""`python -m src.report`: one table (CSV + Markdown) and one plot from the job folders of a sweep."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from torch.utils.tensorboard import SummaryWriter
+
+from src.report import report
+from src.utils.errors import GanlabError
+from tests.helpers import PROJECT_ROOT
+
+
+def fake_job(sweep: Path, name: str, overrides: list[str], scalars: dict[str, list[float]]) -> None:
+    """A job folder as Hydra and TensorBoard leave it: .hydra/overrides.yaml and an event file."""
+    job = sweep / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    writer = SummaryWriter(str(job))
+    for tag, values in scalars.items():
+        for step, value in enumerate(values):
+            writer.add_scalar(tag, value, global_step=step)
+    writer.close()
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    sweep = tmp_path / "multirun" / "2026_mlp_vs_dcgan"
+    common = ["+experiment=mlp_vs_dcgan", "trainer.max_steps=100"]
+    fake_job(sweep, "1_model=dcgan", [*common, "model=dcgan"], {"loss/g": [3.0, 2.0], "loss/d": [1.0, 0.5]})
+    fake_job(
+        sweep, "0_model=mlp_gan", [*common, "model=mlp_gan"], {"loss/g": [4.0, 5.0], "loss/d": [1.0, 1.5]}
+    )
+    (sweep / "multirun.yaml").write_text("hydra: {}\n")  # Hydra's own file at the sweep root is not a job
+    return sweep
+
+
+def test_table_holds_overrides_and_last_values(sweep):
+    rows, table = report(sweep)
+    assert [(r["job"], r["model"], r["loss/g"], r["loss/d"]) for r in rows] == [
+        ("0", "mlp_gan", 5.0, 1.5),
+        ("1", "dcgan", 2.0, 0.5),
+    ]
+    assert rows[0]["experiment"] == "mlp_vs_dcgan" and rows[0]["trainer.max_steps"] == "100"
+    lines = table.splitlines()
+    assert lines[0] == "| job | model | experiment | trainer.max_steps | loss/d | loss/g |"
+    assert lines[2] == "| 0 | mlp_gan | mlp_vs_dcgan | 100 | 1.5 | 5 |"
+    with open(sweep / "report.csv") as f:
+        written = list(csv.DictReader(f))
+    assert [(r["model"], float(r["loss/g"])) for r in written] == [("mlp_gan", 5.0), ("dcgan", 2.0)]
+    assert (sweep / "report.md").read_text() == table
+    png = sweep / "report_loss_g.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fid_is_the_default_metric_when_logged(sweep):
+    fake_job(sweep, "2_model=cdcgan", ["model=cdcgan"], {"loss/g": [1.0], "metrics/fid": [40.0, 30.0]})
+    rows, _ = report(sweep)
+    assert rows[2]["metrics/fid"] == 30.0 and "metrics/fid" not in rows[0]
+    assert (sweep / "report_metrics_fid.png").is_file()
+    report(sweep, metric="loss/d")
+    assert (sweep / "report_loss_d.png").is_file()
+
+
+def test_unknown_metric_and_empty_folder_are_one_line(sweep, tmp_path):
+    with pytest.raises(
+        GanlabError, match=r"--metric 'metrics/nope' was not logged by these jobs: use one of"
+    ):
+        report(sweep, metric="metrics/nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GanlabError, match="holds no job folders"):
+        report(tmp_path / "empty")
+
+
+def test_command_line_prints_the_table(sweep):
+    result = subprocess.run(
+        [sys.executable, "-m", "src.report", str(sweep), "--metric", "loss/d"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2].startswith("| 0 | mlp_gan |")
