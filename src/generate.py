@@ -1,7 +1,8 @@
 """Look at a model: `python -m src.generate ckpt_path=PATH`.
 
 Writes grid.png (grid_size x grid_size samples), images/NNNNN.png (n_images single samples) and
-interpolation.png (rows of spherical interpolation between two random latent codes).
+interpolation.png (rows of spherical interpolation between two random latent codes). For a
+class-conditional model, `class_label=K` makes every image of class K.
 """
 
 from __future__ import annotations
@@ -37,23 +38,31 @@ def generate(cfg: DictConfig) -> Path:
             raise ConfigError(f"{key}={cfg[key]!r} is not allowed: use a whole number >= 1 (>= 2 for steps)")
     device = pick_device(cfg.device)
     model = GAN.load_from_checkpoint(cfg.ckpt_path, map_location=device).eval()
+    label = cfg.get("class_label")
+    if label is not None and not (
+        model.conditional and isinstance(label, int) and 0 <= label < model.num_classes
+    ):
+        allowed = (
+            f"0..{model.num_classes - 1}" if model.conditional else "null (this model is not conditional)"
+        )
+        raise ConfigError(f"class_label={label!r} is not allowed: use {allowed}")
     ema = cfg.ema and model.generator_ema is not None
     rng = torch.Generator(device=device).manual_seed(cfg.seed)
     out = output_dir(cfg)
     (out / "images").mkdir(parents=True, exist_ok=True)
 
-    grid = model.sample_images(cfg.grid_size**2, rng, ema=ema)
+    grid = model.sample_images(cfg.grid_size**2, rng, ema=ema, labels=label)
     save_image(make_grid(to_unit_range(grid).cpu(), nrow=cfg.grid_size), out / "grid.png")
 
     for start in range(0, cfg.n_images, cfg.grid_size**2):
-        batch = model.sample_images(min(cfg.grid_size**2, cfg.n_images - start), rng, ema=ema)
+        batch = model.sample_images(min(cfg.grid_size**2, cfg.n_images - start), rng, ema=ema, labels=label)
         for i, image in enumerate(to_unit_range(batch).cpu()):
             save_image(image, out / "images" / f"{start + i:05d}.png")
 
     t = torch.linspace(0, 1, cfg.interpolation_steps, device=device)
     ends = model.sample_latent(2 * cfg.interpolation_rows, rng)
     codes = torch.cat([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(cfg.interpolation_rows)])
-    strip = model.generate(codes, ema=ema)
+    strip = model.generate(codes, label, ema=ema)
     save_image(make_grid(to_unit_range(strip).cpu(), nrow=cfg.interpolation_steps), out / "interpolation.png")
     return out
 

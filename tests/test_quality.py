@@ -18,6 +18,7 @@ from src.callbacks import FIDCallback
 from src.gan import GAN
 from src.generate import generate
 from src.train import train
+from src.utils.errors import ConfigError
 from src.utils.latent import slerp
 from tests.helpers import CONFIG_DIR, PROJECT_ROOT, write_tiny_feature_network
 
@@ -179,3 +180,20 @@ def test_generate_writes_grid_images_and_interpolation(fid_run, tmp_path):
     strip = read_image(str(out / "interpolation.png"))
     assert grid.shape[1] == grid.shape[2] == 3 * 32 + 4 * 2  # 3x3 images with 2 px padding
     assert strip.shape[2] == 10 * 32 + 11 * 2 and strip.shape[1] == 8 * 32 + 9 * 2
+
+
+def test_generate_takes_a_class_for_conditional_models_only(compose_cfg, tmp_path):
+    cfg = compose_cfg("+experiment=smoke", "model=cdcgan", "trainer.max_epochs=1", *QUIET)
+    with open_dict(cfg):
+        cfg.model.generator.base_width = cfg.model.discriminator.base_width = 4
+    train(cfg)
+    ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        ok = compose(config_name="generate", overrides=[f"ckpt_path={ckpt}", "n_images=2", "class_label=3"])
+        bad = compose(config_name="generate", overrides=[f"ckpt_path={ckpt}", "class_label=10"])
+    for c in (ok, bad):
+        with open_dict(c):
+            c.paths.output_dir = str(tmp_path / "gen")
+    assert (generate(ok) / "grid.png").is_file()
+    with pytest.raises(ConfigError, match="class_label=10 is not allowed: use 0..9"):
+        generate(bad)
