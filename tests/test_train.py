@@ -166,3 +166,13 @@ def test_unknown_experiment_names_the_choices(run_cli, tmp_path):
     result = run_cli("+experiment=nonexistent", f"hydra.run.dir={tmp_path / 'r'}")
     assert result.returncode != 0
     assert "experiment/nonexistent" in result.stderr and "lr_half" in result.stderr
+
+
+def test_last_checkpoint_is_written_every_epoch_and_periodic_ones_every_n(compose_cfg):
+    cfg = compose_cfg(
+        "+experiment=smoke", "trainer.max_epochs=3", "callbacks.periodic_checkpoint.every_n_epochs=2", *QUIET
+    )
+    train(cfg)
+    folder = Path(cfg.paths.output_dir) / "checkpoints"
+    assert sorted(p.name for p in folder.glob("*.ckpt")) == ["epoch0001-step0000016.ckpt", "last.ckpt"]
+    assert torch.load(folder / "last.ckpt", weights_only=False)["global_step"] == 24  # after epoch 3
