@@ -8,7 +8,6 @@ statistics instead: the floor that no model can beat on this data.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from src.metrics.features import generator_features, image_features
 from src.metrics.network import default_cache_dir, load_feature_network
 from src.metrics.reference import reference_stats
 from src.metrics.scores import scores
-from src.utils.errors import ConfigError, GanlabError
-from src.utils.runtime import pick_device
+from src.utils.errors import ConfigError
+from src.utils.runtime import pick_device, run_or_exit
 
 
 def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorImageDataModule, str]:
@@ -101,12 +100,7 @@ def write_metrics(path: Path, key: str, result: dict) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    try:
-        result = evaluate(cfg)
-    except GanlabError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print(json.dumps(result), flush=True)
+    print(json.dumps(run_or_exit(evaluate, cfg)), flush=True)
 
 
 if __name__ == "__main__":

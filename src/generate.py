@@ -7,7 +7,6 @@ class-conditional model, `class_label=K` makes every image of class K.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
@@ -17,9 +16,9 @@ from torchvision.utils import make_grid, save_image
 
 from src.callbacks.samples import to_unit_range
 from src.gan import GAN
-from src.utils.errors import ConfigError, GanlabError
+from src.utils.errors import ConfigError
 from src.utils.latent import slerp
-from src.utils.runtime import pick_device
+from src.utils.runtime import pick_device, run_or_exit
 
 
 def output_dir(cfg: DictConfig) -> Path:
@@ -69,11 +68,7 @@ def generate(cfg: DictConfig) -> Path:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
 def main(cfg: DictConfig) -> None:
-    try:
-        out = generate(cfg)
-    except GanlabError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    out = run_or_exit(generate, cfg)
     print(f"wrote {out}/grid.png, {cfg.n_images} images in {out}/images, {out}/interpolation.png")
 
 

@@ -7,17 +7,14 @@ it and fits. Every knob lives in conf/; this file only wires them together.
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Any
 
 import hydra
 import lightning as L
-import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from src.utils.errors import GanlabError
 from src.utils.hparams import log_hparams
+from src.utils.runtime import prepare_run, run_or_exit
 from src.utils.validation import validate_config
 
 log = logging.getLogger(__name__)
@@ -30,10 +27,7 @@ def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
 def train(cfg: DictConfig) -> L.Trainer:
     """Fit the model described by `cfg`; returns the Trainer (its state holds the final step)."""
     validate_config(cfg)
-    OmegaConf.resolve(cfg)
-    L.seed_everything(cfg.seed, workers=True)
-    if cfg.get("matmul_precision"):
-        torch.set_float32_matmul_precision(cfg.matmul_precision)
+    prepare_run(cfg)
 
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # a missing or empty data set fails here, before any training
@@ -48,12 +42,8 @@ def train(cfg: DictConfig) -> L.Trainer:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> Any:
-    try:
-        train(cfg)
-    except GanlabError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+def main(cfg: DictConfig) -> None:
+    run_or_exit(train, cfg)
 
 
 if __name__ == "__main__":

@@ -9,17 +9,14 @@ groups. It fits on `data` (the CIFAR-10 training split), then reports accuracy o
 from __future__ import annotations
 
 import logging
-import sys
-from typing import Any
 
 import hydra
 import lightning as L
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from src.train import build_callbacks
-from src.utils.errors import GanlabError
+from src.utils.runtime import prepare_run, run_or_exit
 from src.utils.validation import validate_classifier_config
 
 log = logging.getLogger(__name__)
@@ -28,10 +25,7 @@ log = logging.getLogger(__name__)
 def train_classifier(cfg: DictConfig) -> dict[str, float]:
     """Fit the classifier described by `cfg`, then test it; returns the test metrics (test/acc, ...)."""
     validate_classifier_config(cfg)
-    OmegaConf.resolve(cfg)
-    L.seed_everything(cfg.seed, workers=True)
-    if cfg.get("matmul_precision"):
-        torch.set_float32_matmul_precision(cfg.matmul_precision)
+    prepare_run(cfg)
 
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()
@@ -48,12 +42,8 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="classifier")
-def main(cfg: DictConfig) -> Any:
-    try:
-        train_classifier(cfg)
-    except GanlabError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+def main(cfg: DictConfig) -> None:
+    run_or_exit(train_classifier, cfg)
 
 
 if __name__ == "__main__":
