@@ -44,22 +44,22 @@ def final_scalars(job_dir: Path) -> dict[str, float]:
     return {tag: accumulator.Scalars(tag)[-1].value for tag in accumulator.Tags()["scalars"]}
 
 
+def _job_dirs(sweep_dir: Path) -> list[Path]:
+    return [p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")]
+
+
 def collect(sweep_dir: Path) -> list[dict[str, object]]:
     """One row per job folder under sweep_dir: {job, <override keys>..., <scalar tags>...}."""
+    # a job folder is <sweep>/<n>_<overrides>; an override value with a slash nests it deeper
+    job_number = {p: p.relative_to(sweep_dir).parts[0].split("_", 1)[0] for p in _job_dirs(sweep_dir)}
     jobs = sorted(
-        (p.parent.parent for p in sweep_dir.glob("*/.hydra/overrides.yaml")),
-        key=lambda p: (
-            int(p.name.split("_", 1)[0]) if p.name.split("_", 1)[0].isdigit() else math.inf,
-            p.name,
-        ),
+        job_number, key=lambda p: (int(job_number[p]) if job_number[p].isdigit() else math.inf, str(p))
     )
     if not jobs:
         raise GanlabError(
             f"{str(sweep_dir)!r} holds no job folders: give a sweep folder, outputs/multirun/<sweep>"
         )
-    return [
-        {JOB_COLUMN: job.name.split("_", 1)[0], **read_overrides(job), **final_scalars(job)} for job in jobs
-    ]
+    return [{JOB_COLUMN: job_number[job], **read_overrides(job), **final_scalars(job)} for job in jobs]
 
 
 def swept_keys(rows: list[dict[str, object]], metrics: set[str]) -> list[str]:

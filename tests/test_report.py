@@ -86,3 +86,11 @@ def test_command_line_prints_the_table(sweep):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[2].startswith("| 0 | mlp_gan |")
+
+
+def test_job_folders_nested_by_a_path_override_are_found(tmp_path):
+    sweep = tmp_path / "multirun" / "nested"
+    fake_job(sweep, "0_x=a/b", ["model=mlp_gan", "x=a/b"], {"loss/g": [1.0]})
+    fake_job(sweep, "1_x=a/b", ["model=dcgan", "x=a/b"], {"loss/g": [2.0]})
+    rows, _ = report(sweep)
+    assert [(r["job"], r["model"], r["loss/g"]) for r in rows] == [("0", "mlp_gan", 1.0), ("1", "dcgan", 2.0)]
