@@ -18,7 +18,7 @@ import lightning as L
 from torch import Tensor
 
 from src.metrics.features import generator_features
-from src.metrics.network import FeatureNetwork, default_cache_dir, load_feature_network
+from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.reference import ReferenceStats, reference_stats
 from src.metrics.scores import scores
 
@@ -54,7 +54,12 @@ class FIDCallback(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if self.network is None:  # missing weights fail here, before training starts
-            self.network = load_feature_network(self.weights_path, str(self.cache_dir), self.allow_download)
+            try:
+                self.network = load_feature_network(
+                    self.weights_path, str(self.cache_dir), self.allow_download
+                )
+            except MissingWeightsError as err:
+                raise MissingWeightsError(f"{err}; or train without FID: callbacks=no_metrics") from None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.network = self.network.to(pl_module.device).eval()
