@@ -36,6 +36,22 @@ def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.nd
     return np.concatenate(images), np.asarray(labels)
 
 
+def fit_tiny(model: L.LightningModule, max_steps: int, num_classes: int = 10) -> L.Trainer:
+    """Train `model` for max_steps on 32 generated images, CPU, nothing written to disk."""
+    from src.data import SyntheticDataModule
+
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=max_steps,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=SyntheticDataModule(num_images=32, batch_size=8, num_classes=num_classes))
+    return trainer
+
+
 class SaveRankWeights(L.Callback):
     """Saves each DDP rank's parameters at start and end, so a test can check that the ranks agree."""
 

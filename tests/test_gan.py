@@ -10,6 +10,7 @@ from src import perf
 from src.data import SyntheticDataModule
 from src.gan import GAN
 from src.perf import CompiledOrEager, compile_problem
+from tests.helpers import fit_tiny
 
 TINY_G = {"_target_": "src.models.DCGANGenerator", "latent_dim": 8, "base_width": 4}
 TINY_D = {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}
@@ -40,17 +41,7 @@ class RecordingGAN(GAN):
         return out
 
 
-def fit(model: GAN, max_steps: int) -> L.Trainer:
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=max_steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, datamodule=SyntheticDataModule(num_images=32, batch_size=8))
-    return trainer
+fit = fit_tiny  # (model, max_steps[, num_classes]) -> Trainer
 
 
 def test_d_step_moves_only_d_and_g_step_moves_only_g():

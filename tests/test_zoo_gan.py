@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import lightning as L
 import pytest
 import torch
 
 from src.callbacks.samples import SampleGrid
-from src.data import SyntheticDataModule
 from src.gan import GAN
 from src.utils.errors import ConfigError
+from tests.helpers import fit_tiny
 
 TINY_G = {"_target_": "src.models.DCGANGenerator", "latent_dim": 8, "base_width": 4}
 TINY_D = {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}
@@ -38,17 +37,7 @@ class SpyGAN(GAN):
         return super()._d(x, labels)
 
 
-def fit(model: GAN, max_steps: int, num_classes: int = 10) -> L.Trainer:
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=max_steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, datamodule=SyntheticDataModule(num_images=32, batch_size=8, num_classes=num_classes))
-    return trainer
+fit = fit_tiny  # (model, max_steps[, num_classes]) -> Trainer
 
 
 def test_conditional_gan_gives_d_the_real_labels_and_uniform_fake_labels():
