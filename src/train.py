@@ -24,6 +24,12 @@ def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     return [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
 
 
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    """The Trainer of `cfg.trainer` with the callbacks and the logger (if any) of the config."""
+    logger = instantiate(cfg.logger) if cfg.get("logger") else False
+    return instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger)
+
+
 def train(cfg: DictConfig) -> L.Trainer:
     """Fit the model described by `cfg`; returns the Trainer (its state holds the final step)."""
     validate_config(cfg)
@@ -32,10 +38,9 @@ def train(cfg: DictConfig) -> L.Trainer:
     datamodule = instantiate(cfg.data)
     datamodule.prepare_data()  # a missing or empty data set fails here, before any training
     model = instantiate(cfg.model, _recursive_=False, _convert_="all")  # plain hparams in checkpoints
-    logger = instantiate(cfg.logger) if cfg.get("logger") else False
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger)
-    if logger:
-        log_hparams(logger, cfg)
+    trainer = build_trainer(cfg)
+    if trainer.logger:
+        log_hparams(trainer.logger, cfg)
     log.info("run folder: %s", cfg.paths.output_dir)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     return trainer

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 
 import hydra
-import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from src.train import build_callbacks
+from src.train import build_trainer
 from src.utils.runtime import prepare_run, run_or_exit
 from src.utils.validation import validate_classifier_config
 
@@ -32,8 +31,7 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
     test_data = instantiate(OmegaConf.merge(cfg.data, cfg.test_data))
     test_data.prepare_data()
     model = instantiate(cfg.classifier, _recursive_=False, _convert_="all")
-    logger = instantiate(cfg.logger) if cfg.get("logger") else False
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger)
+    trainer = build_trainer(cfg)
     log.info("run folder: %s", cfg.paths.output_dir)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     (results,) = trainer.test(model, datamodule=test_data, verbose=False)
