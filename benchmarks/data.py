@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 from torchvision.datasets import CIFAR10
 
+from src.data.cifar10 import write_pickle_layout
+
 FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py"
 TRAIN_FILES = [name for name, _ in CIFAR10.train_list]
 SIDE, CHANNELS, CLASSES = 32, 3, 10
@@ -25,23 +27,11 @@ def has_cifar10(data_dir: Path) -> bool:
     return all((data_dir / FOLDER / name).is_file() for name in TRAIN_FILES)
 
 
-def write_pickle_layout(data_dir: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """uint8 [N, 3, 32, 32] images and labels -> data_dir/cifar-10-batches-py/data_batch_1..5."""
-    folder = data_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, part, y in zip(
-        TRAIN_FILES, np.array_split(images, len(TRAIN_FILES)), np.array_split(labels, len(TRAIN_FILES))
-    ):
-        entry = {b"data": part.reshape(len(part), -1), b"labels": y.tolist(), b"batch_label": name.encode()}
-        with open(folder / name, "wb") as f:
-            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 def synthetic_cifar10(data_dir: Path, num_images: int) -> None:
     """Random pixels and labels in the official layout: throughput does not depend on what the images show."""
     rng = np.random.default_rng(SYNTHETIC_SEED)
     images = rng.integers(0, 256, size=(num_images, CHANNELS, SIDE, SIDE), dtype=np.uint8)
-    write_pickle_layout(data_dir, images, rng.integers(0, CLASSES, size=num_images))
+    write_pickle_layout(data_dir, "train", images, rng.integers(0, CLASSES, size=num_images))
 
 
 def count_images(data_dir: Path) -> int:

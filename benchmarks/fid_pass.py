@@ -10,9 +10,9 @@ import time
 
 import torch
 
-from benchmarks.timing import sync
 from src.metrics.features import image_features
 from src.metrics.network import MissingWeightsError, load_feature_network
+from src.utils.runtime import sync_device
 
 FID_BATCH = 250  # the batch size of callbacks.fid and src.evaluate
 SEED = 0
@@ -28,10 +28,10 @@ def measure_fid_pass(device: torch.device, n_images: int) -> str:
     images = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8, generator=g)
     batch = min(FID_BATCH, n_images)
     image_features(network, images[:batch], batch, device)  # warm-up: kernels, allocator
-    sync(device)
+    sync_device(device)
     start = time.perf_counter()
     features, _ = image_features(network, images, batch, device)
-    sync(device)
+    sync_device(device)
     seconds = time.perf_counter() - start
     rate = n_images / seconds
     return "\n".join(

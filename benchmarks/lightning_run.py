@@ -1,4 +1,5 @@
-"""ganlab through its own entry point (`src.train.train`) and Lightning's Trainer, timed between two steps.
+"""ganlab through its own entry point (`src.train.train`) and Lightning's Trainer, timed between two steps
+by the StepWindow callback (src/callbacks/throughput.py).
 
 The config is the composed one from conf/ (plus the row's overrides, e.g. `+perf=fast`); for timing,
 only what does not belong to training is switched off: progress bar, logger, checkpointing and the
@@ -14,31 +15,9 @@ import lightning as L
 from omegaconf import DictConfig, open_dict
 
 from benchmarks.config import compose_run
-from benchmarks.timing import RunSpec, Stopwatch, Timing
+from benchmarks.timing import RunSpec, Timing
+from src.callbacks.throughput import StepWindow
 from src.train import train
-
-
-class StepTimer(L.Callback):
-    """Clock from the start of batch `start_step` to the end of batch `end_step - 1` (global batch
-    indices, across epochs), with a device sync at those two points only."""
-
-    def __init__(self, start_step: int, end_step: int):
-        self.start_step, self.end_step = start_step, end_step
-        self.clock: Stopwatch | None = None
-
-    def on_train_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        if trainer.global_step == self.start_step and self.clock is None:
-            self.clock = Stopwatch(pl_module.device)
-            self.clock.start()
-
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        # global_step counts finished batches: it is end_step right after batch end_step - 1
-        if trainer.global_step == self.end_step and self.clock is not None:
-            self.clock.stop()
 
 
 def for_timing(cfg: DictConfig, output_dir: str, max_steps: int, callback: dict[str, Any]) -> DictConfig:
@@ -70,10 +49,10 @@ def the_callback(trainer: L.Trainer, kind: type[L.Callback]) -> L.Callback:
 def measure_lightning(spec: RunSpec, overrides: tuple[str, ...] = ()) -> Timing:
     """Images/s of ganlab with the default config plus `overrides`."""
     start, end = spec.warmup, spec.warmup + spec.steps
-    timer_cfg = {"_target_": f"{StepTimer.__module__}.StepTimer", "start_step": start, "end_step": end}
-    trainer = fit_with(spec, overrides, timer_cfg, max_steps=end)
-    timer = the_callback(trainer, StepTimer)
-    if timer.clock is None:
+    window_cfg = {"_target_": f"{StepWindow.__module__}.StepWindow", "start_step": start, "end_step": end}
+    trainer = fit_with(spec, overrides, window_cfg, max_steps=end)
+    window = the_callback(trainer, StepWindow)
+    if window.seconds is None:
         raise RuntimeError(f"training stopped at step {trainer.global_step}, before the timed steps")
     images = spec.steps * spec.batch_size
-    return Timing(images=images, seconds=timer.clock.seconds, precision=str(trainer.precision))
+    return Timing(images=images, seconds=window.seconds, precision=str(trainer.precision))

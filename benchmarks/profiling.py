@@ -7,15 +7,13 @@ launches, data), which is what compile, fused optimizers and larger batches remo
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import lightning as L
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.lightning_run import fit_with, the_callback
-from benchmarks.timing import RunSpec, sync
+from benchmarks.timing import RunSpec
+from src.callbacks.throughput import StepWindow
 
 TOP_ROWS = 15
 US_PER_S = 1e6
@@ -23,33 +21,24 @@ US_PER_S = 1e6
 CPU_COMPUTE_PREFIXES = ("aten::", "## Call CompiledFxGraph")
 
 
-class ProfileWindow(L.Callback):
+class ProfileWindow(StepWindow):
     """torch.profiler on from the start of batch `start_step` to the end of batch `end_step - 1`."""
 
-    def __init__(self, start_step: int, end_step: int):
-        self.start_step, self.end_step = start_step, end_step
-        self.profiler: profile | None = None
-        self.wall_us = 0.0
+    profiler: profile | None = None
 
-    def on_train_batch_start(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
-    ) -> None:
-        if trainer.global_step == self.start_step and self.profiler is None:
-            activities = [ProfilerActivity.CPU]
-            if pl_module.device.type == "cuda":
-                activities.append(ProfilerActivity.CUDA)
-            sync(pl_module.device)
-            self.profiler = profile(activities=activities)
-            self.profiler.__enter__()
-            self._started = time.perf_counter()
+    def enter(self, pl_module: L.LightningModule) -> None:
+        activities = [ProfilerActivity.CPU]
+        if pl_module.device.type == "cuda":
+            activities.append(ProfilerActivity.CUDA)
+        self.profiler = profile(activities=activities)
+        self.profiler.__enter__()
 
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        if trainer.global_step == self.end_step and self.profiler is not None:
-            sync(pl_module.device)
-            self.wall_us = (time.perf_counter() - self._started) * US_PER_S
-            self.profiler.__exit__(None, None, None)
+    def leave(self, pl_module: L.LightningModule) -> None:
+        self.profiler.__exit__(None, None, None)
+
+    @property
+    def wall_us(self) -> float:
+        return (self.seconds or 0.0) * US_PER_S
 
 
 def busy_share(window: ProfileWindow, on_gpu: bool) -> str:

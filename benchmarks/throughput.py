@@ -34,17 +34,18 @@ from benchmarks import data
 from benchmarks.config import TINY_OVERRIDES, default_batch_size
 from benchmarks.fid_pass import measure_fid_pass
 from benchmarks.lightning_run import measure_lightning
+from benchmarks.markdown import RowResult, header, rows_table, scaling_table
 from benchmarks.plain_loop import measure_plain
 from benchmarks.profiling import run_profile
-from benchmarks.report import RowResult, header, rows_table, scaling_table
 from benchmarks.timing import RunSpec, Timing, isolated_run
 from src.utils.errors import GanlabError
+from src.utils.runtime import exit_with_error
 
 # Steps per run when --steps/--warmup are not given. A GPU step takes milliseconds, so it needs more
 # steps for a stable number; its warm-up covers torch.compile and cuDNN's algorithm search.
 DEFAULT_STEPS = {"cuda": 200, "cpu": 30}
 DEFAULT_WARMUP = {"cuda": 20, "cpu": 5}
-DEFAULT_FID_IMAGES = {"cuda": 10_000, "cpu": 100}  # CPU: about 6 images/s, so 100 take ~20 s
+DEFAULT_FID_IMAGES = {"cuda": 10_000, "cpu": 100}  # CPU: about 4 images/s, so 100 take ~25 s
 TINY_STEPS, TINY_WARMUP = 4, 2
 DEFAULT_REPEATS = 3
 DEFAULT_WORKERS = 2
@@ -85,8 +86,7 @@ class OneLineParser(argparse.ArgumentParser):
     """Bad input: one line naming the value, exit code 2 (as `python -m src.train` does)."""
 
     def error(self, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(2)
+        exit_with_error(message)
 
 
 def whole_number(minimum: int) -> Callable[[str], int]:
@@ -255,15 +255,11 @@ def main(argv: list[str] | None = None) -> int:
         data_dir, data_line, num_images = data.prepare(Path(args.data_dir), Path(scratch), args.tiny)
         too_big = [b for b in args.batch_sizes if b > num_images]
         if too_big:
-            print(
-                f"error: --batch-sizes={too_big[0]} is larger than the {num_images} images", file=sys.stderr
-            )
-            return 2
+            exit_with_error(f"--batch-sizes={too_big[0]} is larger than the {num_images} images")
         try:
             print(report(args, data_dir, data_line))
         except GanlabError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+            exit_with_error(err)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""What every measured row shares: the run description, the result, and syncs at two points only."""
+"""What every measured row shares: the run description, the result, and syncs at two points only
+(src.utils.runtime.sync_device)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from src.utils.runtime import sync_device
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,6 @@ class Timing:
         return self.images / self.seconds
 
 
-def sync(device: torch.device) -> None:
-    """Wait for queued device work; called only where the clock starts and stops, never per step."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 class Stopwatch:
     """Wall time between `start()` and `stop()`, each preceded by a device sync."""
 
@@ -51,11 +48,11 @@ class Stopwatch:
         self.stopped: float | None = None
 
     def start(self) -> None:
-        sync(self.device)
+        sync_device(self.device)
         self.started = time.perf_counter()
 
     def stop(self) -> None:
-        sync(self.device)
+        sync_device(self.device)
         self.stopped = time.perf_counter()
 
     @property

@@ -63,16 +63,15 @@ def evaluate(cfg: DictConfig) -> dict:
         use_ema = cfg.ema and model.generator_ema is not None
         features, logits = generator_features(
             network,
-            lambda n, rng: model.sample_images(n, rng, ema=use_ema),
+            lambda start, count: model.sample(count, cfg.seed, ema=use_ema, start=start),
             cfg.n_samples,
             cfg.batch_size,
-            device,
-            seed=cfg.seed,
             progress=cfg.progress,
         )
         evaluated = {
             "checkpoint": str(Path(cfg.ckpt_path).resolve()),
             "generator": "ema" if use_ema else "raw",
+            "latent_seed": cfg.seed,
         }
         out_path = Path(cfg.ckpt_path).parent / "metrics.json"
     seconds = time.perf_counter() - started

@@ -19,6 +19,9 @@ from src.gan import GAN
 from src.utils.errors import ConfigError
 from src.utils.latent import slerp
 from src.utils.runtime import pick_device, run_or_exit
+from src.utils.sampling import batch_ranges
+
+INTERPOLATION_SEED_OFFSET = 1  # the strip's codes: seed + 1, so they are not the grid's first images
 
 
 def output_dir(cfg: DictConfig) -> Path:
@@ -46,20 +49,21 @@ def generate(cfg: DictConfig) -> Path:
         )
         raise ConfigError(f"class_label={label!r} is not allowed: use {allowed}")
     ema = cfg.ema and model.generator_ema is not None
-    rng = torch.Generator(device=device).manual_seed(cfg.seed)
     out = output_dir(cfg)
     (out / "images").mkdir(parents=True, exist_ok=True)
 
-    grid = model.sample_images(cfg.grid_size**2, rng, ema=ema, labels=label)
+    # image i is sample i of the seed: the same image that `src.evaluate` scores with that seed
+    grid = model.sample(cfg.grid_size**2, cfg.seed, labels=label, ema=ema)
     save_image(make_grid(to_unit_range(grid).cpu(), nrow=cfg.grid_size), out / "grid.png")
 
-    for start in range(0, cfg.n_images, cfg.grid_size**2):
-        batch = model.sample_images(min(cfg.grid_size**2, cfg.n_images - start), rng, ema=ema, labels=label)
+    for start, count in batch_ranges(cfg.n_images, cfg.grid_size**2):
+        batch = model.sample(count, cfg.seed, labels=label, ema=ema, start=start)
         for i, image in enumerate(to_unit_range(batch).cpu()):
             save_image(image, out / "images" / f"{start + i:05d}.png")
 
+    # the interpolation's end points come from a seed of their own, apart from the samples'
     t = torch.linspace(0, 1, cfg.interpolation_steps, device=device)
-    ends = model.sample_latent(2 * cfg.interpolation_rows, rng)
+    ends = model.latent_codes(2 * cfg.interpolation_rows, seed=cfg.seed + INTERPOLATION_SEED_OFFSET)
     codes = torch.cat([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(cfg.interpolation_rows)])
     strip = model.generate(codes, label, ema=ema)
     save_image(make_grid(to_unit_range(strip).cpu(), nrow=cfg.interpolation_steps), out / "interpolation.png")

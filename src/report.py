@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import sys
 from pathlib import Path
 
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.utils.errors import GanlabError
+from src.utils.runtime import exit_with_error
 
 DEFAULT_METRICS = ("metrics/fid", "metrics/fid_cnn", "loss/g")
 JOB_COLUMN = "job"
@@ -149,13 +149,16 @@ def report(sweep_dir: Path, metric: str | None = None) -> tuple[list[dict[str, o
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m src.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", type=Path, help="a multirun folder, outputs/multirun/<sweep>")
-    parser.add_argument("--metric", default=None, help="scalar to plot (default: metrics/fid, else loss/g)")
+    parser.add_argument(
+        "--metric",
+        default=None,
+        help="scalar to plot (default: metrics/fid, else metrics/fid_cnn, else loss/g)",
+    )
     args = parser.parse_args(argv)
     try:
         _, table = report(args.sweep_dir, args.metric)
     except GanlabError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        exit_with_error(err)
     print(table, end="")
 
 

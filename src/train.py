@@ -7,6 +7,7 @@ it and fits. Every knob lives in conf/; this file only wires them together.
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 import hydra
 import lightning as L
@@ -30,15 +31,30 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     return instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger)
 
 
-def train(cfg: DictConfig) -> L.Trainer:
-    """Fit the model described by `cfg`; returns the Trainer (its state holds the final step)."""
+class Run(NamedTuple):
+    """What a training config builds: data, model and Trainer (callbacks and logger inside it)."""
+
+    datamodule: L.LightningDataModule
+    model: L.LightningModule
+    trainer: L.Trainer
+
+
+def build(cfg: DictConfig) -> Run:
+    """Check the config and build every component of the run; nothing is read, downloaded or trained.
+
+    Each component checks its own arguments as it is built, so a bad value fails here with one line.
+    """
     validate_config(cfg)
     prepare_run(cfg)
-
     datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()  # a missing or empty data set fails here, before any training
     model = instantiate(cfg.model, _recursive_=False, _convert_="all")  # plain hparams in checkpoints
-    trainer = build_trainer(cfg)
+    return Run(datamodule, model, build_trainer(cfg))
+
+
+def train(cfg: DictConfig) -> L.Trainer:
+    """Fit the model described by `cfg`; returns the Trainer (its state holds the final step)."""
+    datamodule, model, trainer = build(cfg)
+    datamodule.prepare_data()  # a missing or empty data set fails here, before any training
     if trainer.logger:
         log_hparams(trainer.logger, cfg)
     log.info("run folder: %s", cfg.paths.output_dir)

@@ -27,11 +27,11 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
     prepare_run(cfg)
 
     datamodule = instantiate(cfg.data)
-    datamodule.prepare_data()
     test_data = instantiate(OmegaConf.merge(cfg.data, cfg.test_data))
-    test_data.prepare_data()
     model = instantiate(cfg.classifier, _recursive_=False, _convert_="all")
     trainer = build_trainer(cfg)
+    datamodule.prepare_data()
+    test_data.prepare_data()
     log.info("run folder: %s", cfg.paths.output_dir)
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     (results,) = trainer.test(model, datamodule=test_data, verbose=False)

@@ -1,8 +1,10 @@
-"""Lightning callbacks: sample grids, images per second, FID/KID, classifier-based metrics."""
+"""Lightning callbacks of a GAN run: sample grids, images per second, FID/KID.
 
-from src.callbacks.classifier_metrics import ClassifierMetricsCallback
+They call only the model's sampling interface (`sample`), never its training internals. The
+classifier-based metrics callback lives with the classifier (src/classifier/callback.py)."""
+
 from src.callbacks.fid import FIDCallback
 from src.callbacks.samples import SampleGrid
-from src.callbacks.throughput import ImagesPerSecond
+from src.callbacks.throughput import ImagesPerSecond, StepWindow
 
-__all__ = ["ClassifierMetricsCallback", "FIDCallback", "ImagesPerSecond", "SampleGrid"]
+__all__ = ["FIDCallback", "ImagesPerSecond", "SampleGrid", "StepWindow"]

@@ -79,14 +79,15 @@ class FIDCallback(L.Callback):
             self.reference = compute()  # reads the cache that rank 0 wrote
 
     def _generated_features(self, trainer: L.Trainer, pl_module: L.LightningModule, ema: bool) -> Tensor:
+        """Each rank scores its own slice of the sample indices; together they are the n_samples of
+        one process, so the score does not depend on the number of ranks."""
         per_rank = math.ceil(self.n_samples / trainer.world_size)
         features, _ = generator_features(
             self.network,
-            lambda n, rng: pl_module.sample_images(n, rng, ema=ema),
+            lambda start, count: pl_module.sample(count, self.seed, ema=ema, start=start),
             per_rank,
             self.batch_size,
-            pl_module.device,
-            seed=self.seed * 1000 + trainer.global_rank,
+            start=trainer.global_rank * per_rank,
         )
         if trainer.world_size > 1:
             features = trainer.strategy.all_gather(features).flatten(0, 1)
@@ -108,7 +109,7 @@ class FIDCallback(L.Callback):
             )
             results[f"metrics/fid{suffix}"] = out["fid"]
             results[f"metrics/kid{suffix}"] = out["kid"]
-            protocol = out["protocol"]
+            protocol = {**out["protocol"], "latent_seed": self.seed}
         self.last_step = trainer.global_step
         self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **results})
         if trainer.is_global_zero:

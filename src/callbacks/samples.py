@@ -38,28 +38,26 @@ class SampleGrid(L.Callback):
         self.dirpath = Path(dirpath)
         self.grid_size, self.seed = grid_size, seed
         self.every_n_epochs, self.eval_mode, self.ema = every_n_epochs, eval_mode, ema
-        self.fixed_z: Tensor | None = None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        generator = torch.Generator().manual_seed(self.seed)
-        n = self.grid_size**2
-        self.fixed_z = torch.randn(n, pl_module.hparams.latent_dim, generator=generator).to(pl_module.device)
         datamodule = trainer.datamodule
         if datamodule is not None and getattr(datamodule, "images", None) is not None:
-            self._write(trainer, "real", datamodule.images[:n], "real")
+            self._write(trainer, "real", datamodule.images[: self.grid_size**2], "real")
 
-    def row_labels(self, num_classes: int, device: torch.device) -> Tensor:
+    def row_labels(self, num_classes: int) -> Tensor:
         """One class per grid row: label = row index mod num_classes, for every image of the row."""
-        rows = torch.arange(self.grid_size**2, device=device) // self.grid_size
+        rows = torch.arange(self.grid_size**2) // self.grid_size
         return rows % num_classes
 
     def generate(self, pl_module: L.LightningModule) -> Tensor:
-        """G(z_fixed) with the EMA generator (unless `ema` is off), in eval mode unless `eval_mode` is off;
-        a conditional model draws one class per row."""
+        """The fixed samples of `seed` by the EMA generator (unless `ema` is off), in eval mode unless
+        `eval_mode` is off; a conditional model draws one class per row."""
         labels = None
         if getattr(pl_module, "conditional", False):
-            labels = self.row_labels(pl_module.num_classes, self.fixed_z.device)
-        return pl_module.generate(self.fixed_z, labels, ema=self.ema, eval_mode=self.eval_mode)
+            labels = self.row_labels(pl_module.num_classes)
+        return pl_module.sample(
+            self.grid_size**2, self.seed, labels=labels, ema=self.ema, eval_mode=self.eval_mode
+        )
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch

@@ -14,8 +14,16 @@ import torch
 from torch import Tensor
 from torchvision.transforms.v2.functional import resize
 
-from src.utils.errors import DataError
-from src.utils.validation import check_fraction
+from src.utils.checks import boolean, positive_int
+from src.utils.errors import ConfigError, DataError
+
+
+def check_fraction(fraction: object) -> float:
+    """The share of the data set to train on: a number in (0, 1]."""
+    ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 1
+    if not ok:
+        raise ConfigError(f"data.fraction={fraction!r} is not allowed: use a number in (0, 1], e.g. 0.1")
+    return float(fraction)
 
 
 class ShuffledBatches:
@@ -124,6 +132,10 @@ class TensorImageDataModule(L.LightningDataModule):
         fraction_seed: int = 0,
     ):
         super().__init__()
+        for value, name in ((batch_size, "batch_size"), (resolution, "resolution"), (channels, "channels")):
+            positive_int(value, f"data.{name}")
+        for value, name in ((hflip, "hflip"), (on_device, "on_device")):
+            boolean(value, f"data.{name}")
         self.batch_size, self.resolution, self.channels = batch_size, resolution, channels
         self.hflip, self.on_device, self.seed = hflip, on_device, seed
         self.fraction, self.fraction_seed = check_fraction(fraction), fraction_seed

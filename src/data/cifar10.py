@@ -59,6 +59,22 @@ def read_split(root: Path, split: str) -> tuple[Tensor, Tensor, list[str]]:
     return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long), mismatched
 
 
+def write_pickle_layout(data_dir: Path, split: str, images: np.ndarray, labels: np.ndarray) -> Path:
+    """uint8 images [N, 3, 32, 32] and labels -> data_dir/cifar-10-batches-py/<the split's files>.
+
+    The official layout (a dict of b"data" rows and b"labels" per file, the images spread evenly over
+    the split's files); for tests and benchmarks that need CIFAR-10-shaped files without the data set.
+    """
+    folder = data_dir / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [name for name, _ in SPLITS[split]]
+    for name, part, y in zip(names, np.array_split(images, len(names)), np.array_split(labels, len(names))):
+        entry = {b"data": part.reshape(len(part), -1), b"labels": y.tolist(), b"batch_label": name.encode()}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return folder
+
+
 def missing_files(root: Path, split: str) -> list[str]:
     return [name for name, _ in SPLITS[split] if not (root / name).is_file()]
 

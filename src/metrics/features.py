@@ -9,8 +9,9 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from src.metrics.network import FeatureNetwork
+from src.utils.sampling import batch_ranges
 
-Sampler = Callable[[int, torch.Generator], Tensor]  # (count, rng) -> images in [-1, 1]
+Sampler = Callable[[int, int], Tensor]  # (first sample index, count) -> images in [-1, 1]
 
 
 def to_uint8(images: Tensor) -> Tensor:
@@ -44,17 +45,16 @@ def generator_features(
     sample: Sampler,
     n: int,
     batch_size: int,
-    device: torch.device,
-    seed: int = 0,
+    start: int = 0,
     progress: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
-    """Features of n generated images. Latent codes come from a generator seeded with `seed`, so two
-    evaluations of the same model give the same number and successive ones differ only by the model."""
-    rng = torch.Generator(device=device).manual_seed(seed)
-    counts = [min(batch_size, n - s) for s in range(0, n, batch_size)]
+    """Features of generated samples start .. start + n - 1. The sampler draws each by its index (see
+    src/utils/sampling.py), so the same model gives the same number at any batch size, and successive
+    evaluations differ only by the model."""
+    ranges = list(batch_ranges(n, batch_size, start))
     return _collect(
         [
-            network(to_uint8(sample(c, rng)))
-            for c in tqdm(counts, desc="generated images", disable=not progress)
+            network(to_uint8(sample(first, count)))
+            for first, count in tqdm(ranges, desc="generated images", disable=not progress)
         ]
     )

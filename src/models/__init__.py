@@ -1,7 +1,9 @@
-"""Plain nn.Modules: generators and discriminators, built from a few numbers."""
+"""Plain nn.Modules: generators, discriminators and the course's classifier net, built from a few numbers.
+
+Each net checks its own arguments; none knows of Lightning, losses, training or data."""
 
 from src.models.cdcgan import ConditionalDCGANGenerator, ProjectionDiscriminator
-from src.models.classifier import CourseCNN
+from src.models.course_cnn import CourseCNN
 from src.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from src.models.mlp import MLPDiscriminator, MLPGenerator
 

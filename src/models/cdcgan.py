@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from src.models.dcgan import DCGAN_INIT_STD, DCGANDiscriminator, DCGANGenerator
+from src.utils.checks import positive_int
 
 
 class ConditionalDCGANGenerator(nn.Module):
@@ -27,7 +28,9 @@ class ConditionalDCGANGenerator(nn.Module):
         channels: int = 3,
     ):
         super().__init__()
-        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        self.num_classes = positive_int(num_classes, "model.generator.num_classes")
+        positive_int(embed_dim, "model.generator.embed_dim")
         self.embed = nn.Embedding(num_classes, embed_dim)
         nn.init.normal_(self.embed.weight, 0.0, 1.0)  # same scale as z, so neither drowns the other
         self.body = DCGANGenerator(latent_dim + embed_dim, base_width, resolution, channels)
@@ -51,7 +54,7 @@ class ProjectionDiscriminator(nn.Module):
         norm: str = "batch",
     ):
         super().__init__()
-        self.num_classes = num_classes
+        self.num_classes = positive_int(num_classes, "model.discriminator.num_classes")
         self.body = DCGANDiscriminator(base_width, resolution, channels, norm)
         self.embed = nn.Embedding(num_classes, self.body.feature_dim)
         nn.init.normal_(self.embed.weight, 0.0, DCGAN_INIT_STD)

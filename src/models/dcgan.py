@@ -11,12 +11,24 @@ import math
 import torch
 from torch import Tensor, nn
 
+from src.models.norms import hidden_norm
+from src.utils.checks import positive_int
 from src.utils.errors import ConfigError
-from src.utils.validation import D_NORMS, check_resolution
 
 BASE_SIZE = 4  # spatial size at the narrow end of both networks
 DCGAN_INIT_STD = 0.02  # the paper's N(0, 0.02) initialisation
 LEAK = 0.2  # LeakyReLU slope of the DCGAN discriminator
+
+
+def is_power_of_two(n: int) -> bool:
+    return n > 0 and (n & (n - 1)) == 0
+
+
+def check_resolution(resolution: int, minimum: int = 32) -> int:
+    """The DCGAN block count is derived from the resolution, so it must be a power of two >= 32."""
+    if not isinstance(resolution, int) or resolution < minimum or not is_power_of_two(resolution):
+        raise ConfigError(f"data.resolution={resolution!r} is not allowed: use a power of two >= {minimum}")
+    return resolution
 
 
 def num_stride2_blocks(resolution: int) -> int:
@@ -36,27 +48,13 @@ def dcgan_init_(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def feature_norm(kind: str, channels: int) -> nn.Module | None:
-    """The normalisation after a discriminator conv: BatchNorm (DCGAN), none, or layer norm.
-
-    A WGAN-GP critic must not use BatchNorm (the penalty is per sample, BatchNorm mixes samples), so
-    Gulrajani et al. use layer norm or nothing; GroupNorm with one group is layer norm over (C, H, W).
-    """
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    if kind == "layer":
-        return nn.GroupNorm(1, channels)
-    if kind == "none":
-        return None
-    raise ConfigError(f"model.discriminator.norm={kind!r} is unknown: use one of {', '.join(D_NORMS)}")
-
-
 class DCGANGenerator(nn.Module):
     """z [B, latent_dim] -> image [B, channels, resolution, resolution] in [-1, 1]."""
 
     def __init__(self, latent_dim: int = 100, base_width: int = 64, resolution: int = 32, channels: int = 3):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        positive_int(base_width, "model.generator.base_width")
         n = num_stride2_blocks(resolution)
         width = base_width * 2 ** (n - 1)
         layers: list[nn.Module] = [
@@ -88,6 +86,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, base_width: int = 64, resolution: int = 32, channels: int = 3, norm: str = "batch"):
         super().__init__()
+        positive_int(base_width, "model.discriminator.base_width")
         n = num_stride2_blocks(resolution)
         layers: list[nn.Module] = [
             nn.Conv2d(channels, base_width, 4, 2, 1, bias=False),
@@ -95,7 +94,7 @@ class DCGANDiscriminator(nn.Module):
         ]
         width = base_width
         for _ in range(n - 1):
-            normalise = feature_norm(norm, width * 2)
+            normalise = hidden_norm(norm, width * 2, spatial=True)
             layers.append(nn.Conv2d(width, width * 2, 4, 2, 1, bias=normalise is None))
             if normalise is not None:
                 layers.append(normalise)

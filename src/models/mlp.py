@@ -9,21 +9,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from src.utils.errors import ConfigError
-from src.utils.validation import D_NORMS
+from src.models.norms import hidden_norm
+from src.utils.checks import positive_int
 
 LEAK = 0.2  # LeakyReLU slope of the discriminator
-
-
-def hidden_norm(kind: str, features: int) -> nn.Module | None:
-    """Normalisation after the discriminator's hidden layer (none by default, as in the course)."""
-    if kind == "batch":
-        return nn.BatchNorm1d(features)
-    if kind == "layer":
-        return nn.LayerNorm(features)
-    if kind == "none":
-        return None
-    raise ConfigError(f"model.discriminator.norm={kind!r} is unknown: use one of {', '.join(D_NORMS)}")
 
 
 class MLPGenerator(nn.Module):
@@ -31,7 +20,8 @@ class MLPGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, base_width: int = 128, resolution: int = 32, channels: int = 3):
         super().__init__()
-        self.latent_dim = latent_dim
+        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        positive_int(base_width, "model.generator.base_width")
         self.image_shape = (channels, resolution, resolution)
         self.net = nn.Sequential(
             nn.Linear(latent_dim, base_width),
@@ -49,8 +39,9 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, base_width: int = 128, resolution: int = 32, channels: int = 3, norm: str = "none"):
         super().__init__()
+        positive_int(base_width, "model.discriminator.base_width")
         layers: list[nn.Module] = [nn.Flatten(), nn.Linear(channels * resolution * resolution, base_width)]
-        normalise = hidden_norm(norm, base_width)
+        normalise = hidden_norm(norm, base_width, spatial=False)
         if normalise is not None:
             layers.append(normalise)
         layers += [nn.LeakyReLU(LEAK, inplace=True), nn.Linear(base_width, 1)]

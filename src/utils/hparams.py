@@ -1,4 +1,9 @@
-"""Write a run's config to TensorBoard's HPARAMS tab, so runs of a sweep compare in one table."""
+"""Write a run's config to TensorBoard's HPARAMS tab, so runs of a sweep compare in one table.
+
+The three hparams summaries go into an event file of their own in the logger's folder (the public
+`FileWriter` of torch.utils.tensorboard); TensorBoard reads every event file of a folder as one run,
+so they sit beside the run's scalars without writing placeholder values into its curves.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard.summary import hparams
+from torch.utils.tensorboard.writer import FileWriter
 
 # Scalars shown as columns next to each run's hyper-parameters (their last logged value).
 HPARAM_METRICS = ("loss/d", "loss/g", "D(x)", "D(G(z))", "metrics/fid", "metrics/kid")
@@ -40,6 +46,7 @@ def run_hparams(cfg: DictConfig) -> dict[str, Any]:
 def log_hparams(logger: TensorBoardLogger, cfg: DictConfig) -> None:
     """Declare the run's hparams and the metric columns; the columns fill from the logged scalars."""
     experiment, session_start, session_end = hparams(run_hparams(cfg), {m: 0.0 for m in HPARAM_METRICS})
-    writer = logger.experiment._get_file_writer()
+    writer = FileWriter(logger.log_dir, filename_suffix=".hparams")
     for summary in (experiment, session_start, session_end):
         writer.add_summary(summary)
+    writer.close()

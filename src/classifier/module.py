@@ -1,7 +1,7 @@
 """The course's CNN classifier as a LightningModule: cross-entropy, Adam, augmentation per batch.
 
 Trained with `python -m src.train_classifier`. Its checkpoint is what the GAN metrics load
-(src/metrics/classifier_metrics.py): `Classifier.load_from_checkpoint(path)` rebuilds the net from
+(metrics.py): `Classifier.load_from_checkpoint(path)` rebuilds the net from
 the hyper-parameters saved in it.
 """
 
@@ -16,7 +16,8 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
-from src.course_augment import CourseAugment
+from src.classifier.augment import CourseAugment
+from src.utils.checks import non_negative, positive
 
 
 class Classifier(L.LightningModule):
@@ -30,6 +31,8 @@ class Classifier(L.LightningModule):
         weight_decay: float = 0.0,
     ):
         super().__init__()
+        positive(lr, "classifier.lr")
+        non_negative(weight_decay, "classifier.weight_decay")
         self.save_hyperparameters(logger=False)
         self.net = instantiate(net)
         self.augment = CourseAugment(**augment) if augment else nn.Identity()

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.utils.errors import ConfigError
+from src.utils.checks import boolean, in_range, non_negative, one_of
 
 PIXEL_SCALE = 2.0  # [0, 1] pixel units -> the [-1, 1] model range
 FILL_MODES = ("zeros", "border", "reflection")
@@ -43,10 +43,17 @@ class CourseAugment(nn.Module):
         fill_mode: str = "reflection",
     ):
         super().__init__()
-        if fill_mode not in FILL_MODES:
-            raise ConfigError(
-                f"augment.fill_mode={fill_mode!r} is unknown: use one of {', '.join(FILL_MODES)}"
-            )
+        boolean(flip, "augment.flip")
+        for value, name in (
+            (rotation_degrees, "rotation_degrees"),
+            (shift, "shift"),
+            (brightness, "brightness"),
+            (contrast, "contrast"),
+            (noise_std, "noise_std"),
+        ):
+            non_negative(value, f"augment.{name}")
+        in_range(zoom, "augment.zoom", 0.0, 1.0)
+        one_of(fill_mode, "augment.fill_mode", FILL_MODES)
         self.flip, self.rotation_degrees, self.zoom, self.shift = flip, rotation_degrees, zoom, shift
         self.brightness, self.contrast, self.noise_std = brightness, contrast, noise_std
         self.fill_mode = fill_mode

@@ -1,4 +1,4 @@
-"""GAN metrics read off the course's CNN classifier (src/classifier.py).
+"""GAN metrics read off the course's CNN classifier (module.py).
 
 - `fid_cnn`: the Fréchet distance between real and generated images in the classifier's 128-d
   penultimate feature space. Like FID but with a small CIFAR-10 network instead of Inception, so its
@@ -16,19 +16,25 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from src.classifier import Classifier
+from src.classifier.module import Classifier
 from src.metrics.distances import frechet_distance, mean_and_covariance
 from src.utils.errors import ConfigError
 
 
-def load_classifier(ckpt_path: str | Path, device: torch.device | str = "cpu") -> Classifier:
-    """The trained classifier of a `python -m src.train_classifier` run, frozen, in eval mode."""
+def require_checkpoint(ckpt_path: str | Path, key: str = "callbacks.classifier_metrics.ckpt_path") -> Path:
+    """The path of a classifier checkpoint, or one line naming `key` when there is no such file."""
     path = Path(ckpt_path)
     if not path.is_file():
         raise ConfigError(
-            f"classifier checkpoint {str(path)!r} does not exist: use the checkpoints/last.ckpt of a "
+            f"{key}={str(path)!r} does not exist: use the checkpoints/last.ckpt of a "
             "`python -m src.train_classifier` run"
         )
+    return path
+
+
+def load_classifier(ckpt_path: str | Path, device: torch.device | str = "cpu") -> Classifier:
+    """The trained classifier of a `python -m src.train_classifier` run, frozen, in eval mode."""
+    path = require_checkpoint(ckpt_path)
     classifier = Classifier.load_from_checkpoint(path, map_location=device)
     classifier.eval().requires_grad_(False)
     return classifier

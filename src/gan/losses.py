@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from src.utils.checks import one_of
+
 
 def bce_d(real: Tensor, fake: Tensor) -> Tensor:
     """Standard GAN discriminator: real labelled 1, fake labelled 0 (binary cross-entropy)."""
@@ -87,8 +89,5 @@ ALL_LOSSES: dict[str, LossPair] = {**LOSSES, **PENALISED_LOSSES}
 
 
 def get_loss(name: str) -> LossPair:
-    """The (d_loss, g_loss) pair registered under `name`."""
-    try:
-        return ALL_LOSSES[name]
-    except KeyError:
-        raise KeyError(f"unknown loss {name!r}: use one of {', '.join(sorted(ALL_LOSSES))}") from None
+    """The (d_loss, g_loss) pair registered under `name` (a config error naming model.loss otherwise)."""
+    return ALL_LOSSES[one_of(name, "model.loss", sorted(ALL_LOSSES))]

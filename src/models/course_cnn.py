@@ -1,7 +1,7 @@
 """The course's CNN classifier: (Conv-ReLU-MaxPool) x 2, Flatten, Dense 128 (ReLU), Dense classes.
 
 Besides classifying, its 128-d penultimate activations are the feature space of the `fid_cnn` metric
-(src/metrics/classifier_metrics.py): a small, CIFAR-10-trained stand-in for Inception features.
+(src/classifier/metrics.py): a small, CIFAR-10-trained stand-in for Inception features.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Log the classifier-based metrics of a GAN every few epochs (off unless `ckpt_path` is set).
 
 Real features come once from a fixed, seeded sample of the training images; generated images from
-fixed latent codes (and, for a conditional GAN, labels cycling through the classes), so that the
-numbers of successive epochs differ only because G changed.
+the model's `sample` with a fixed seed (and, for a conditional GAN, labels cycling through the
+classes), so that the numbers of successive epochs differ only because G changed.
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from src.classifier.metrics import ClassifierMetrics, load_classifier, require_checkpoint
 from src.data.base import to_model_range
-from src.metrics.classifier_metrics import ClassifierMetrics, load_classifier
+from src.utils.checks import positive_int
 from src.utils.errors import ConfigError
+from src.utils.sampling import batch_ranges
+
+KEY = "callbacks.classifier_metrics"
 
 
 class ClassifierMetricsCallback(L.Callback):
@@ -27,15 +31,17 @@ class ClassifierMetricsCallback(L.Callback):
         num_samples: int = 5000,
         batch_size: int = 500,
         seed: int = 4321,
+        ema: bool = True,
         eval_mode: bool = True,
     ):
+        if ckpt_path:
+            require_checkpoint(ckpt_path, f"{KEY}.ckpt_path")
+            for value, name in ((every_n_epochs, "every_n_epochs"), (num_samples, "num_samples")):
+                positive_int(value, f"{KEY}.{name}")
+            positive_int(batch_size, f"{KEY}.batch_size")
         self.ckpt_path, self.every_n_epochs = ckpt_path, every_n_epochs
-        self.num_samples, self.batch_size, self.seed, self.eval_mode = (
-            num_samples,
-            batch_size,
-            seed,
-            eval_mode,
-        )
+        self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
+        self.ema, self.eval_mode = ema, eval_mode
         self.metrics: ClassifierMetrics | None = None
         self.last: dict[str, float] = {}
 
@@ -48,8 +54,8 @@ class ClassifierMetricsCallback(L.Callback):
         expected = (net.get("channels", 3), net.get("resolution", 32), net.get("resolution", 32))
         if tuple(images.shape[1:]) != expected:
             raise ConfigError(
-                f"callbacks.classifier_metrics.ckpt_path={self.ckpt_path!r} was trained on images "
-                f"{expected}, not {tuple(images.shape[1:])}: use a classifier trained at data.resolution"
+                f"{KEY}.ckpt_path={self.ckpt_path!r} was trained on images {expected}, not "
+                f"{tuple(images.shape[1:])}: use a classifier trained at data.resolution"
             )
         generator = torch.Generator().manual_seed(self.seed)
         pick = torch.randperm(len(images), generator=generator)[: self.num_samples].to(images.device)
@@ -79,19 +85,20 @@ class ClassifierMetricsCallback(L.Callback):
             if hasattr(experiment, "add_histogram"):
                 experiment.add_histogram("metrics/class_histogram", classes, trainer.global_step, bins=bins)
 
-    @torch.no_grad()
     def generate(self, pl_module: L.LightningModule) -> tuple[Tensor, Tensor | None]:
-        """num_samples images from fixed codes; balanced labels (i mod classes) for a conditional G."""
-        generator = torch.Generator().manual_seed(self.seed)
-        z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, generator=generator)
+        """num_samples images of the fixed seed; balanced labels (i mod classes) for a conditional G."""
         labels = None
         if getattr(pl_module, "conditional", False):
-            labels = torch.arange(self.num_samples) % pl_module.num_classes
-        was_training = pl_module.generator.training
-        pl_module.generator.train(not self.eval_mode)
-        chunks = []
-        for start in range(0, self.num_samples, self.batch_size):
-            part = None if labels is None else labels[start : start + self.batch_size]
-            chunks.append(pl_module.generate(z[start : start + self.batch_size], part))
-        pl_module.generator.train(was_training)
+            labels = torch.arange(self.num_samples, device=pl_module.device) % pl_module.num_classes
+        chunks = [
+            pl_module.sample(
+                count,
+                self.seed,
+                labels=None if labels is None else labels[start : start + count],
+                ema=self.ema,
+                eval_mode=self.eval_mode,
+                start=start,
+            )
+            for start, count in batch_ranges(self.num_samples, self.batch_size)
+        ]
         return torch.cat(chunks), labels

@@ -1,15 +1,15 @@
 """The GAN LightningModule: manual optimization, n_critic D steps then one G step per batch.
 
-A "step" in ganlab is one batch. Lightning counts every optimizer.step() in `global_step` under
-manual optimization, which would make a D+G batch count as 2 (or n_critic + 1); only the
-generator's optimizer is counted here, so `global_step`, `trainer.max_steps`, checkpoint names and
-TensorBoard's x-axis all count batches.
+A "step" in ganlab is one batch. Lightning counts every LightningOptimizer.step() in `global_step`
+under manual optimization, which would make a D+G batch count as 2 (or n_critic + 1); D's updates go
+through the strategy's public `optimizer_step` instead (the same precision handling, no count), so
+`global_step`, `trainer.max_steps`, checkpoint names and TensorBoard's x-axis all count batches.
 
 One module serves the whole GAN family: the nets come from config (MLP, DCGAN, class-conditional
-DCGAN), the loss by name (src/losses.py), and three optional additions to the discriminator:
-a gradient penalty (`gp_weight` > 0), spectral normalisation (`d_spectral_norm`) and DiffAugment
-(`diffaugment`, applied to every image D sees). A generator with `num_classes` makes the module
-conditional: real labels go to D with the real images, fake labels are drawn uniformly.
+DCGAN), the loss by name (losses.py), and three optional additions to the discriminator: a gradient
+penalty (`gp_weight` > 0), spectral normalisation (`d_spectral_norm`) and DiffAugment (`diffaugment`,
+applied to every image D sees). A generator with `num_classes` makes the module conditional: real
+labels go to D with the real images, fake labels are drawn uniformly.
 """
 
 from __future__ import annotations
@@ -25,15 +25,22 @@ from hydra.utils import instantiate
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
-from src.augment import DiffAugment
-from src.losses import get_loss, gradient_penalty
-from src.models.spectral_norm import apply_spectral_norm
-from src.perf import adam_options, compile_modules, match_param_layouts, to_channels_last
+from src.gan.diffaugment import DiffAugment
+from src.gan.ema import check_ema, ema_decay, update_ema_
+from src.gan.losses import get_loss, gradient_penalty
+from src.gan.perf import (
+    adam_options,
+    check_compile_mode,
+    compile_modules,
+    match_param_layouts,
+    to_channels_last,
+)
+from src.gan.spectral_norm import apply_spectral_norm
+from src.utils.checks import boolean, in_range, non_negative, positive, positive_int
 from src.utils.errors import ConfigError
+from src.utils.sampling import index_normal, index_randint
 
-
-def _do_nothing() -> None:
-    return None
+SPEED_SWITCHES = ("channels_last", "fused_adam", "compile")
 
 
 def grad_norm(module: torch.nn.Module) -> Tensor:
@@ -44,42 +51,69 @@ def grad_norm(module: torch.nn.Module) -> Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
+def _check_betas(betas: Sequence[float]) -> tuple[float, float]:
+    betas = list(betas)
+    if len(betas) != 2:
+        raise ConfigError(f"model.betas={betas!r} is not allowed: use two numbers in [0, 1)")
+    return tuple(in_range(b, "model.betas", 0.0, 1.0) for b in betas)  # type: ignore[return-value]
+
+
 class GAN(L.LightningModule):
     """Generator + discriminator trained by alternating Adam steps on a chosen GAN loss.
 
     `channels_last`, `fused_adam` and `compile` change how the steps run, not what they compute
-    (see src/perf.py); all are off by default and on in conf/perf/fast.yaml.
+    (see perf.py); all are off by default and on in conf/perf/fast.yaml.
     """
 
     def __init__(
         self,
         generator: dict[str, Any],
         discriminator: dict[str, Any],
-        latent_dim: int = 100,
+        latent_dim: int | None = None,
         lr_g: float = 2e-4,
         lr_d: float = 2e-4,
+        lr_scale: float = 1.0,
         betas: Sequence[float] = (0.5, 0.999),
         n_critic: int = 1,
         loss: str = "bce",
         gp_weight: float = 0.0,
         d_spectral_norm: bool = False,
         diffaugment: str | None = None,
-        ema_decay: float | None = 0.999,
-        ema_start_step: int = 1000,
+        ema_kimg: float | None = 10.0,
+        ema_rampup: float | None = 0.05,
         channels_last: bool = False,
         fused_adam: bool = False,
         compile: bool = False,
         compile_mode: str = "default",
     ):
         super().__init__()
+        if latent_dim is not None:
+            positive_int(latent_dim, "model.latent_dim")
+        for value, name in ((lr_g, "lr_g"), (lr_d, "lr_d"), (lr_scale, "lr_scale")):
+            positive(value, f"model.{name}")
+        _check_betas(betas)
+        positive_int(n_critic, "model.n_critic")
+        non_negative(gp_weight, "model.gp_weight", zero_means="no penalty")
+        check_ema(ema_kimg, ema_rampup)
+        for switch in (*SPEED_SWITCHES, "d_spectral_norm"):
+            boolean(locals()[switch], f"model.{switch}")
+        check_compile_mode(compile_mode)
+        self.d_loss, self.g_loss = get_loss(loss)
+        self.augment = DiffAugment(diffaugment)
+
         self.save_hyperparameters(logger=False)  # train.py logs the whole config as hparams instead
         self.automatic_optimization = False
         self.generator = instantiate(generator)
         self.discriminator = instantiate(discriminator)
+        # one source of truth: the generator's own size (model.latent_dim is the config's shorthand)
+        self.latent_dim = int(self.generator.latent_dim)
+        if latent_dim is not None and latent_dim != self.latent_dim:
+            raise ConfigError(
+                f"model.latent_dim={latent_dim} but model.generator.latent_dim={self.latent_dim}: set "
+                "model.latent_dim only (the generator reads it)"
+            )
         if d_spectral_norm:
             apply_spectral_norm(self.discriminator)
-        self.d_loss, self.g_loss = get_loss(loss)
-        self.augment = DiffAugment(diffaugment)
         self.num_classes = int(getattr(self.generator, "num_classes", 0) or 0)
         d_classes = int(getattr(self.discriminator, "num_classes", 0) or 0)
         if self.num_classes != d_classes:
@@ -87,9 +121,9 @@ class GAN(L.LightningModule):
                 f"model.generator.num_classes={self.num_classes} but model.discriminator.num_classes="
                 f"{d_classes}: use conditional G and D with the same number of classes, or neither"
             )
-        # Exponential moving average of G's weights (Karras et al.): smoother samples, better FID.
+        # Exponential moving average of G's weights (ema.py): smoother samples, better FID.
         # A module attribute, so checkpoints, DDP and device moves carry it; it has no gradients.
-        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_decay else None
+        self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False) if ema_kimg else None
         # what training_step calls for G and D: compiled callables when model.compile is on, kept in a
         # plain dict so they are not registered as submodules (state_dict keys stay generator.*)
         self._nets: dict[str, Callable[..., Tensor]] = {}
@@ -99,19 +133,69 @@ class GAN(L.LightningModule):
         """True when G and D take class labels (G was built with `num_classes`)."""
         return self.num_classes > 0
 
-    @property
-    def sampling_generator(self) -> torch.nn.Module:
-        """The generator that samples and metrics use: the EMA one when EMA is on."""
-        return self.generator_ema if self.generator_ema is not None else self.generator
+    # ----- sampling: the one interface that grids, metrics, generate and evaluate use -----
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
+    def _labels_for(self, labels: Tensor | int | None, n: int, seed: int, start: int) -> Tensor | None:
+        if labels is None:
+            if not self.conditional:
+                return None
+            return index_randint(seed, start, n, self.num_classes).to(self.device)
+        if not self.conditional:
+            raise ValueError("labels were given but this GAN is not class-conditional")
+        labels = torch.as_tensor(labels, device=self.device, dtype=torch.long).expand(n)
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        return labels
 
-    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
-        """Uniform class labels for n fakes (None for an unconditional model)."""
+    def latent_codes(self, n: int, seed: int = 0, start: int = 0) -> Tensor:
+        """The codes of samples start .. start + n - 1 for `seed`, on the module's device."""
+        return index_normal(seed, start, n, (self.latent_dim,)).to(self.device)
+
+    @torch.no_grad()
+    def generate(
+        self, z: Tensor, labels: Tensor | int | None = None, ema: bool = True, eval_mode: bool = True
+    ) -> Tensor:
+        """Images in [-1, 1] of given codes z [N, latent_dim], by the EMA (or raw) generator in eval
+        mode (or train mode with eval_mode=False). `labels` as in `sample` (None: uniform classes)."""
+        labels = self._labels_for(labels, z.shape[0], seed=0, start=0)
+        net = self.generator_ema if ema and self.generator_ema is not None else self.generator
+        was_training = net.training
+        net.train(not eval_mode)
+        try:
+            return self._g(z.to(self.device), labels, net)
+        finally:
+            net.train(was_training)
+
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        labels: Tensor | int | None = None,
+        ema: bool = True,
+        eval_mode: bool = True,
+        start: int = 0,
+    ) -> Tensor:
+        """Images [n, C, H, W] in [-1, 1] of samples start .. start + n - 1 of `seed`.
+
+        Sample i depends only on (seed, i): the same image in any batch size, on any device, in
+        `src.generate` and `src.evaluate`. `labels`: a class index or one per sample for a
+        conditional model (None: uniform classes, also drawn per index); an unconditional model
+        refuses labels rather than ignore them.
+        """
+        codes = self.latent_codes(n, seed, start)
+        labels = self._labels_for(labels, n, seed, start)
+        return self.generate(codes, labels, ema=ema, eval_mode=eval_mode)
+
+    # ----- training -----
+
+    def _train_labels(self, n: int) -> Tensor | None:
+        """Uniform class labels for n training fakes (None for an unconditional model)."""
         if not self.conditional:
             return None
-        return torch.randint(0, self.num_classes, (n,), device=self.device, generator=generator)
+        return torch.randint(0, self.num_classes, (n,), device=self.device)
+
+    def _train_latent(self, n: int) -> Tensor:
+        return torch.randn(n, self.latent_dim, device=self.device)
 
     def _net(self, name: str) -> Callable[..., Tensor]:
         return self._nets[name] if name in self._nets else getattr(self, name)
@@ -125,58 +209,15 @@ class GAN(L.LightningModule):
         return net(x, labels) if self.conditional else net(x)
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self._g(z, labels if labels is not None else self.sample_labels(z.shape[0]))
+        return self._g(z, labels if labels is not None else self._train_labels(z.shape[0]))
 
-    @torch.no_grad()
-    def generate(
-        self, z: Tensor, labels: Tensor | int | None = None, ema: bool = True, eval_mode: bool = True
-    ) -> Tensor:
-        """Images in [-1, 1] from latent codes z [N, latent_dim], by the EMA (or raw) generator in eval
-        mode (or train mode with eval_mode=False).
-
-        For a conditional model `labels` is a class index or one per code ([N]); without labels,
-        classes are drawn uniformly. An unconditional model refuses labels rather than ignore them.
-        """
-        z = z.to(self.device)
-        if labels is None:
-            labels = self.sample_labels(z.shape[0])
-        elif not self.conditional:
-            raise ValueError("labels were given but this GAN is not class-conditional")
-        else:
-            labels = torch.as_tensor(labels, device=self.device, dtype=torch.long).expand(z.shape[0])
-            if labels.min() < 0 or labels.max() >= self.num_classes:
-                raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
-        net = self.sampling_generator if ema else self.generator
-        was_training = net.training
-        net.train(not eval_mode)
-        images = self._g(z, labels, net)
-        net.train(was_training)
-        return images
-
-    def sample_images(
-        self, n: int, rng: torch.Generator | None = None, ema: bool = True, labels: Tensor | int | None = None
-    ) -> Tensor:
-        """n images from fresh latent codes (and uniform classes unless `labels` is given)."""
-        z = self.sample_latent(n, rng)
-        if labels is None and self.conditional:
-            labels = self.sample_labels(n, rng)
-        return self.generate(z, labels, ema=ema)
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """ema <- ema + (1 - decay) (G - ema) for weights; buffers (BatchNorm statistics) copied.
-
-        Before `ema_start_step` the average is a plain copy, so early random weights are forgotten.
-        """
+    def update_ema(self, batch_images: int) -> None:
+        """One EMA step after a batch of `batch_images` real images (all ranks together)."""
         if self.generator_ema is None:
             return
-        decay = self.hparams.ema_decay if self.global_step >= self.hparams.ema_start_step else 0.0
-        torch._foreach_lerp_(
-            list(self.generator_ema.parameters()), list(self.generator.parameters()), 1.0 - decay
-        )
-        buffers = list(self.generator_ema.buffers())
-        if buffers:  # an MLP generator has none
-            torch._foreach_copy_(buffers, list(self.generator.buffers()))
+        seen = self.global_step * batch_images  # images before this step; host integers only
+        decay = ema_decay(seen, batch_images, self.hparams.ema_kimg, self.hparams.ema_rampup)
+        update_ema_(self.generator_ema, self.generator, decay)
 
     def configure_model(self) -> None:
         """Memory layout and compilation of G and D; Lightning calls this before moving them to the
@@ -189,13 +230,18 @@ class GAN(L.LightningModule):
             nets = {"generator": self.generator, "discriminator": self.discriminator}
             self._nets = compile_modules(nets, self.hparams.compile_mode, self.trainer.strategy.root_device)
 
+    @property
+    def learning_rates(self) -> tuple[float, float]:
+        """(G's, D's) learning rate: the configured rates times `lr_scale`."""
+        scale = self.hparams.lr_scale
+        return self.hparams.lr_g * scale, self.hparams.lr_d * scale
+
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = tuple(self.hparams.betas)
         options = adam_options(self.hparams.fused_adam, self.device)
-        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas, **options)
-        opt_d = torch.optim.Adam(
-            self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas, **options
-        )
+        lr_g, lr_d = self.learning_rates
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=lr_g, betas=betas, **options)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas, **options)
         if self.hparams.channels_last:
             for opt in (opt_g, opt_d):
                 opt.register_load_state_dict_post_hook(match_param_layouts)
@@ -223,16 +269,15 @@ class GAN(L.LightningModule):
             real_labels = None
         n = real.shape[0]
         opt_g, opt_d = self.optimizers()
-        opt_d._on_before_step = opt_d._on_after_step = _do_nothing  # D steps don't count (see module doc)
         log_now = self._is_log_step()
 
-        fake_labels = self.sample_labels(n)
-        fake = self._g(self.sample_latent(n), fake_labels)  # reused by the last D step and the G step
+        fake_labels = self._train_labels(n)
+        fake = self._g(self._train_latent(n), fake_labels)  # reused by the last D step and the G step
         for critic_step in range(self.hparams.n_critic):
             if critic_step < self.hparams.n_critic - 1:
-                d_labels = self.sample_labels(n)
+                d_labels = self._train_labels(n)
                 with torch.no_grad():
-                    d_input = self._g(self.sample_latent(n), d_labels)
+                    d_input = self._g(self._train_latent(n), d_labels)
             else:
                 d_input, d_labels = fake.detach(), fake_labels
             loss_d, d_real, d_fake = self._discriminator_step(
@@ -240,7 +285,7 @@ class GAN(L.LightningModule):
             )
 
         loss_g = self._generator_step(opt_g, fake, log_now, labels=fake_labels)
-        self.update_ema()
+        self.update_ema(n * self.trainer.world_size)
 
         if log_now:
             metrics = {
@@ -283,7 +328,8 @@ class GAN(L.LightningModule):
         self.manual_backward(loss)
         if log_now:
             self._grad_norm_d = grad_norm(self.discriminator)
-        opt.step()
+        # the strategy's step (precision plugin, gradient scaler) without LightningOptimizer's count
+        self.trainer.strategy.optimizer_step(opt.optimizer, closure=lambda: None)
         self.untoggle_optimizer(opt)
         return loss.detach(), d_real.detach(), d_fake.detach()
 
@@ -296,6 +342,6 @@ class GAN(L.LightningModule):
         self.manual_backward(loss)
         if log_now:
             self._grad_norm_g = grad_norm(self.generator)
-        opt.step()
+        opt.step()  # counted: one global step per batch
         self.untoggle_optimizer(opt)
         return loss.detach()

@@ -1,9 +1,8 @@
 """Speed knobs of the GAN module: fused/foreach Adam, channels_last, torch.compile with an eager fallback.
 
-Every knob is off in conf/model/dcgan.yaml, so a default run trains exactly as before;
-conf/perf/fast.yaml turns them on. None of them changes what is computed, only how: the memory
-layout of convolutions, how Adam's element-wise updates are batched into kernels, and whether
-G and D run as generated kernels.
+Every knob is off in conf/model/dcgan.yaml; conf/perf/fast.yaml turns them on. None of them changes
+what is computed, only how: the memory layout of convolutions, how Adam's element-wise updates are
+batched into kernels, and whether G and D run as generated kernels.
 """
 
 from __future__ import annotations
@@ -16,11 +15,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from src.utils.checks import one_of
+
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 PROBE_SHAPE = (2, 3, 8, 8)  # input of the tiny net compiled once to check that torch.compile works here
 PROBE_WIDTH = 4
 
 _eager_warning_given = False
+
+
+def check_compile_mode(mode: str) -> str:
+    return one_of(mode, "model.compile_mode", COMPILE_MODES)
 
 
 def adam_options(fused: bool, device: torch.device) -> dict[str, bool]:

@@ -75,10 +75,6 @@ def parse_policy(policy: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(n.strip() for n in names if n.strip())
 
 
-def unknown_policies(policy: str | Sequence[str] | None) -> list[str]:
-    return [name for name in parse_policy(policy) if name not in POLICIES]
-
-
 def diff_augment(x: Tensor, policy: Sequence[str]) -> Tensor:
     """Apply each named augmentation in order; differentiable with respect to x."""
     for name in policy:
@@ -92,7 +88,7 @@ class DiffAugment(nn.Module):
     def __init__(self, policy: str | Sequence[str] | None = None):
         super().__init__()
         self.policy = parse_policy(policy)
-        bad = unknown_policies(self.policy)
+        bad = [name for name in self.policy if name not in POLICIES]
         if bad:
             raise ConfigError(
                 f"model.diffaugment={','.join(self.policy)!r} has unknown {', '.join(map(repr, bad))}: "
