@@ -20,9 +20,11 @@ from src.gan import GAN
 from src.metrics.features import generator_features, image_features
 from src.metrics.network import default_cache_dir, load_feature_network
 from src.metrics.reference import reference_stats
-from src.metrics.scores import scores
+from src.metrics.scores import check_sample_counts, scores
+from src.utils.checks import positive_int
 from src.utils.errors import ConfigError
 from src.utils.runtime import pick_device, run_or_exit
+from src.utils.validation import validate_run
 
 
 def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorImageDataModule, str]:
@@ -36,12 +38,16 @@ def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorIm
 
 def evaluate(cfg: DictConfig) -> dict:
     """The scores described by `cfg`, written to metrics.json; returns them."""
+    validate_run(cfg)
     if not cfg.data_only and not cfg.ckpt_path:
         raise ConfigError(
             "ckpt_path=null is not allowed: give a checkpoint, or data_only=true for the real-data floor"
         )
     if not cfg.data_only and not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
+    if not cfg.data_only:
+        check_sample_counts(cfg.n_samples, cfg.kid_subset_size)
+    positive_int(cfg.batch_size, "batch_size")
     device = pick_device(cfg.device)
     network = load_feature_network(
         cfg.metrics.weights_path, cfg.metrics.cache_dir, cfg.metrics.allow_download

@@ -20,6 +20,7 @@ from src.utils.errors import ConfigError
 from src.utils.latent import slerp
 from src.utils.runtime import pick_device, run_or_exit
 from src.utils.sampling import batch_ranges
+from src.utils.validation import validate_run
 
 INTERPOLATION_SEED_OFFSET = 1  # the strip's codes: seed + 1, so they are not the grid's first images
 
@@ -33,6 +34,7 @@ def output_dir(cfg: DictConfig) -> Path:
 
 def generate(cfg: DictConfig) -> Path:
     """Write the grid, single images and interpolation strip; returns the folder."""
+    validate_run(cfg)
     if not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
     for key in ("n_images", "grid_size", "interpolation_rows", "interpolation_steps"):

@@ -20,7 +20,8 @@ from torch import Tensor
 from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.reference import ReferenceStats, reference_stats
-from src.metrics.scores import scores
+from src.metrics.scores import check_sample_counts, scores
+from src.utils.checks import positive_int
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,11 @@ class FIDCallback(L.Callback):
         allow_download: bool = True,
         network: FeatureNetwork | None = None,
     ):
+        check_sample_counts(n_samples, kid_subset_size, "callbacks.fid.")
+        positive_int(every_n_epochs, "callbacks.fid.every_n_epochs")
+        positive_int(batch_size, "callbacks.fid.batch_size")
+        if n_real is not None:
+            positive_int(n_real, "callbacks.fid.n_real")
         self.every_n_epochs, self.n_samples, self.n_real = every_n_epochs, n_samples, n_real
         self.batch_size, self.ema, self.raw, self.seed = batch_size, ema, raw, seed
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size

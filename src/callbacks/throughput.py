@@ -26,6 +26,9 @@ class ImagesPerSecond(L.Callback):
         self.epoch_start = self.window_start = 0.0
         self.last_epoch_rate: float | None = None
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.on_train_epoch_start(trainer, pl_module)  # a run resumed mid-epoch starts no new epoch
+
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         sync_device(pl_module.device)
         self.epoch_start = self.window_start = time.perf_counter()

@@ -43,11 +43,16 @@ class ShuffledBatches:
         rank: int = 0,
         world_size: int = 1,
         epoch_fn: Callable[[], int] | None = None,
+        skip_fn: Callable[[int], int] | None = None,
+        position_fn: Callable[[], dict[str, int]] | None = None,
+        resume_fn: Callable[[dict[str, int]], None] | None = None,
     ):
         self.images, self.labels = images, labels
         self.batch_size, self.seed = batch_size, seed
         self.rank, self.world_size = rank, world_size
         self.epoch_fn = epoch_fn or (lambda: 0)
+        self.skip_fn = skip_fn or (lambda epoch: 0)  # batches of this epoch already trained on
+        self.position_fn, self.resume_fn = position_fn, resume_fn
         self.per_rank = len(images) // world_size
         if self.per_rank < batch_size:
             raise DataError(
@@ -58,11 +63,21 @@ class ShuffledBatches:
     def __len__(self) -> int:
         return self.per_rank // self.batch_size
 
+    def state_dict(self) -> dict[str, int]:
+        """Lightning stores it in checkpoints: where training is in the epoch (see TensorImageDataModule)."""
+        return self.position_fn() if self.position_fn else {}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        if self.resume_fn and state_dict:
+            self.resume_fn(state_dict)
+
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        generator = torch.Generator().manual_seed(self.seed + self.epoch_fn())
+        epoch = self.epoch_fn()
+        generator = torch.Generator().manual_seed(self.seed + epoch)
         order = torch.randperm(len(self.images), generator=generator)
         order = order[self.rank :: self.world_size][: self.per_rank].to(self.images.device)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        first = self.skip_fn(epoch) * self.batch_size  # a resumed epoch goes on where it stopped
+        for start in range(first, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]
             yield self.images[index], self.labels[index]
 
@@ -118,7 +133,12 @@ def stratified_subset(labels: Tensor, fraction: float, seed: int) -> Tensor:
 
 
 class TensorImageDataModule(L.LightningDataModule):
-    """Base for data sets that fit in memory: subclasses implement `load()`; this serves batches."""
+    """Base for data sets that fit in memory: subclasses implement `load()`; this serves batches.
+
+    It counts the training batches it hands over (the loader prefetches one ahead, so the loader
+    itself cannot), and its ShuffledBatches report that position to Lightning, which stores it in
+    checkpoints: a run resumed in the middle of an epoch goes on with the next batch of the same order.
+    """
 
     def __init__(
         self,
@@ -142,6 +162,8 @@ class TensorImageDataModule(L.LightningDataModule):
         self.images: Tensor | None = None
         self.labels: Tensor | None = None
         self.num_classes = 0
+        self.epoch, self.batches_done = 0, 0  # training position, saved in checkpoints
+        self._resume_at: tuple[int, int] | None = None
 
     def load(self) -> tuple[Tensor, Tensor]:
         """Return uint8 images [N, C, H, W] and int64 labels [N]."""
@@ -192,7 +214,23 @@ class TensorImageDataModule(L.LightningDataModule):
             rank=trainer.global_rank if trainer else 0,
             world_size=trainer.world_size if trainer else 1,
             epoch_fn=(lambda: trainer.current_epoch) if trainer else None,
+            skip_fn=self._skip,
+            position_fn=lambda: {"epoch": self.epoch, "batches_done": self.batches_done},
+            resume_fn=self._resume,
         )
+
+    def _skip(self, epoch: int) -> int:
+        """Batches of `epoch` to skip: those a resumed checkpoint had trained on (once)."""
+        if self._resume_at is None or self._resume_at[0] != epoch:
+            return 0
+        skip = self._resume_at[1]
+        self._resume_at = None
+        return skip
+
+    def _resume(self, position: dict[str, int]) -> None:
+        """Continue from a checkpoint's position: the next epoch skips the batches it trained on."""
+        self.epoch, self.batches_done = position["epoch"], position["batches_done"]
+        self._resume_at = (self.epoch, self.batches_done)
 
     def test_dataloader(self) -> OrderedBatches:
         return OrderedBatches(self.images, self.labels, self.batch_size)
@@ -201,4 +239,9 @@ class TensorImageDataModule(L.LightningDataModule):
         self, batch: tuple[Tensor, Tensor], dataloader_idx: int
     ) -> tuple[Tensor, Tensor]:
         images, labels = batch
+        trainer = self.trainer
+        if trainer is not None and trainer.training:  # one more training batch consumed
+            if trainer.current_epoch != self.epoch:
+                self.epoch, self.batches_done = trainer.current_epoch, 0
+            self.batches_done += 1
         return to_model_range(images, self.hflip), labels

@@ -38,6 +38,7 @@ from src.gan.perf import (
 from src.gan.spectral_norm import apply_spectral_norm
 from src.utils.checks import boolean, in_range, non_negative, positive, positive_int
 from src.utils.errors import ConfigError
+from src.utils.nonfinite import NonFiniteError, NonFiniteTracker, first_nonfinite_parameter
 from src.utils.sampling import index_normal, index_randint
 
 SPEED_SWITCHES = ("channels_last", "fused_adam", "compile")
@@ -127,6 +128,7 @@ class GAN(L.LightningModule):
         # what training_step calls for G and D: compiled callables when model.compile is on, kept in a
         # plain dict so they are not registered as submodules (state_dict keys stay generator.*)
         self._nets: dict[str, Callable[..., Tensor]] = {}
+        self.nonfinite = NonFiniteTracker()  # NaN/Inf losses, flagged on the device (no per-step sync)
 
     @property
     def conditional(self) -> bool:
@@ -256,6 +258,16 @@ class GAN(L.LightningModule):
                 f"classes: use model.generator.num_classes={data_classes}"
             )
 
+    def on_train_start(self) -> None:
+        self.nonfinite.start(self.global_step, self.device)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse to write a diverged model: every checkpoint (last, periodic, best) is finite."""
+        self.nonfinite.check()
+        bad = first_nonfinite_parameter(self)
+        if bad is not None:
+            raise NonFiniteError(f"step {self.global_step}: {bad} holds NaN or Inf")
+
     def _is_log_step(self) -> bool:
         """Decided on host integers alone, matching when Lightning writes to the logger."""
         every = self.trainer.log_every_n_steps
@@ -286,8 +298,10 @@ class GAN(L.LightningModule):
 
         loss_g = self._generator_step(opt_g, fake, log_now, labels=fake_labels)
         self.update_ema(n * self.trainer.world_size)
+        self.nonfinite.update(**{"loss/d": loss_d, "loss/g": loss_g})
 
         if log_now:
+            self.nonfinite.check()  # the losses are copied to the host for the logger anyway
             metrics = {
                 "loss/d": loss_d,
                 "loss/g": loss_g,

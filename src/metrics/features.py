@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from src.metrics.network import FeatureNetwork
 from src.utils.sampling import batch_ranges
+from src.utils.signals import raise_if_pending
 
 Sampler = Callable[[int, int], Tensor]  # (first sample index, count) -> images in [-1, 1]
 
@@ -30,13 +31,11 @@ def image_features(
     network: FeatureNetwork, images: Tensor, batch_size: int, device: torch.device, progress: bool = False
 ) -> tuple[Tensor, Tensor | None]:
     """Features (and logits, if the network has them) of uint8 images [N, 3, H, W]."""
-    starts = range(0, len(images), batch_size)
-    return _collect(
-        [
-            network(images[s : s + batch_size].to(device))
-            for s in tqdm(starts, desc="real images", disable=not progress)
-        ]
-    )
+    outputs = []
+    for s in tqdm(range(0, len(images), batch_size), desc="real images", disable=not progress):
+        raise_if_pending(f"during the feature pass over real images (at image {s})")
+        outputs.append(network(images[s : s + batch_size].to(device)))
+    return _collect(outputs)
 
 
 @torch.no_grad()
@@ -51,10 +50,10 @@ def generator_features(
     """Features of generated samples start .. start + n - 1. The sampler draws each by its index (see
     src/utils/sampling.py), so the same model gives the same number at any batch size, and successive
     evaluations differ only by the model."""
-    ranges = list(batch_ranges(n, batch_size, start))
-    return _collect(
-        [
-            network(to_uint8(sample(first, count)))
-            for first, count in tqdm(ranges, desc="generated images", disable=not progress)
-        ]
-    )
+    outputs = []
+    for first, count in tqdm(
+        list(batch_ranges(n, batch_size, start)), desc="generated images", disable=not progress
+    ):
+        raise_if_pending(f"during the feature pass over generated images (at sample {first})")
+        outputs.append(network(to_uint8(sample(first, count))))
+    return _collect(outputs)

@@ -126,6 +126,12 @@ def load_feature_network(
     """The feature network from the first of the three sources that works (see module doc)."""
     reasons = []
     path = weights_path or os.environ.get(WEIGHTS_ENV)
+    if path and not Path(path).is_file():
+        source = "metrics.weights_path" if weights_path else WEIGHTS_ENV
+        raise MissingWeightsError(
+            f"{source}={str(path)!r} is not a file: give the Inception weights file, or unset it to use "
+            "the cached or downloaded ones"
+        )
     if path:
         try:
             return _from_path(Path(path))

@@ -10,17 +10,26 @@ import lightning as L
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from src.utils.errors import GanlabError
+from src.utils.errors import ConfigError, GanlabError
 
 T = TypeVar("T")
 USER_ERROR_EXIT = 2  # the exit status of a one-line user error (as argparse uses)
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
 def pick_device(name: str) -> torch.device:
-    """`auto` -> CUDA when present, else CPU; anything else is taken as a torch device name."""
+    """`auto` -> CUDA when present, else CPU; `cuda` (or `cuda:N`) only where there is a GPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"device={name!r} is unknown: use one of {', '.join(DEVICES)}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} is not available: this machine has no CUDA GPU (use device=cpu)")
+    return device
 
 
 def sync_device(device: torch.device) -> None:
@@ -48,18 +57,19 @@ def user_error(err: BaseException) -> GanlabError | None:
     return None
 
 
-def exit_with_error(message: object) -> NoReturn:
-    """One line on stderr, `error: ...`, and the user-error exit status."""
+def exit_with_error(message: object, code: int = USER_ERROR_EXIT) -> NoReturn:
+    """One line on stderr, `error: ...`, and the exit status (the user-error one by default)."""
     print(f"error: {message}", file=sys.stderr)
-    sys.exit(USER_ERROR_EXIT)
+    sys.exit(code)
 
 
 def run_or_exit(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
-    """Run an entry point's task; a user error becomes one line on stderr and exit code 2."""
+    """Run an entry point's task; a user error becomes one line on stderr and its exit code (2 for a
+    bad value, 3 for a diverged run, 128 + N for a stop by signal N)."""
     try:
         return task(cfg)
     except Exception as err:
         found = user_error(err)
         if found is None:
             raise
-        exit_with_error(found)
+        exit_with_error(found, getattr(found, "exit_code", USER_ERROR_EXIT))

@@ -7,15 +7,46 @@ can see.
 
 from __future__ import annotations
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from src.utils.checks import one_of, positive_int
 from src.utils.errors import ConfigError
+
+GUARD_ACTIONS = ("stop", "rollback")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def validate_run(cfg: DictConfig) -> None:
+    """What every entry point needs: no required value left unset, a whole-number seed."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        hint = " (the folder of class sub-folders of images)" if missing[0] == "data.path" else ""
+        raise ConfigError(f"{missing[0]} is not set: give {missing[0]}=...{hint}")
+    if "seed" in cfg and not _whole(cfg.seed):
+        raise ConfigError(f"seed={cfg.seed!r} is not allowed: use a whole number")
+
 
 PRECISIONS = ("32", "32-true", "16-mixed", "bf16-mixed")
 
 
 def validate_trainer(cfg: DictConfig) -> None:
-    """The trainer's precision, and SyncBatchNorm only where there are GPUs to sync."""
+    """The trainer's budget, logging period and precision, and SyncBatchNorm only where GPUs sync it."""
+    trainer = cfg.trainer
+    max_epochs, max_steps = trainer.get("max_epochs", -1), trainer.get("max_steps", -1)
+    if not (_whole(max_epochs) and (max_epochs >= 1 or max_epochs == -1)):
+        raise ConfigError(
+            f"trainer.max_epochs={max_epochs!r} is not allowed: use a whole number >= 1 (-1: no limit)"
+        )
+    if not (_whole(max_steps) and (max_steps >= 1 or max_steps == -1)):
+        raise ConfigError(
+            f"trainer.max_steps={max_steps!r} is not allowed: use a whole number >= 1 (-1: no limit)"
+        )
+    if max_epochs == -1 and max_steps == -1:
+        raise ConfigError("trainer.max_epochs=-1 and trainer.max_steps=-1 would never stop: set one of them")
+    positive_int(trainer.get("log_every_n_steps", 50), "trainer.log_every_n_steps")
     precision = str(cfg.trainer.get("precision", "32"))
     if precision not in PRECISIONS:
         raise ConfigError(
@@ -29,11 +60,16 @@ def validate_trainer(cfg: DictConfig) -> None:
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError (one line) for the first cross-component mistake of a training config."""
+    validate_run(cfg)
     validate_trainer(cfg)
+    guard = cfg.get("guard") or {}
+    one_of(guard.get("on_nonfinite", "stop"), "guard.on_nonfinite", GUARD_ACTIONS)
+    positive_int(guard.get("max_rollbacks", 1), "guard.max_rollbacks")
 
 
 def validate_classifier_config(cfg: DictConfig) -> None:
     """Raise ConfigError (one line) for the first cross-component mistake of a classifier config."""
+    validate_run(cfg)
     validate_trainer(cfg)
     if "split" in cfg.get("test_data", {}) and "split" not in cfg.data:
         raise ConfigError(

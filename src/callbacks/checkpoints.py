@@ -1,0 +1,133 @@
+"""`checkpoints/last.ckpt`: written often, atomically, at every stop, and enough to resume exactly.
+
+It is written at every epoch end, every `every_n_steps` steps, at the end of training, when a stop
+signal arrives (after the step in progress) and when the run fails outside a training step (a
+failure inside a step leaves the previous one: the nets would be half updated). The file goes
+through AtomicCheckpointIO (src/utils/atomic_io.py), so the previous `last.ckpt` stays valid until
+the new one is complete.
+
+Besides what Lightning stores (both nets, EMA, both optimizers, loop counters, the data module's
+position), its state holds every random generator (torch CPU and CUDA, Python, NumPy) as they are
+at the save; a resumed run puts them back just before its first step, so it continues bit-identically
+on CPU (on GPU, up to non-deterministic kernels).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Checkpoint
+
+from src.utils import signals
+from src.utils.atomic_io import remove_stale_temp_files
+from src.utils.checks import non_negative
+from src.utils.errors import GanlabError
+
+log = logging.getLogger(__name__)
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "numpy": np.random.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class LastCheckpoint(Checkpoint):
+    """Keeps `<dirpath>/last.ckpt` current and turns stop signals into a saved, non-zero exit.
+
+    A `Checkpoint` callback, so Lightning adds no default ModelCheckpoint of its own beside it."""
+
+    def __init__(self, dirpath: str, every_n_steps: int = 500, filename: str = "last.ckpt"):
+        non_negative(every_n_steps, "callbacks.checkpoint.every_n_steps", zero_means="only at epoch ends")
+        self.dirpath, self.filename = Path(dirpath), filename
+        self.every_n_steps = int(every_n_steps)
+        self.saved_step: int | None = None
+        self._in_step = False
+        self._training = False  # from the first step on: before it, a failure must not overwrite last.ckpt
+        self._rng_to_restore: dict[str, Any] | None = None
+        self.reseed: int | None = None  # set by a rollback: continue with another seed
+
+    @property
+    def path(self) -> Path:
+        return self.dirpath / self.filename
+
+    # ----- state in the checkpoint -----
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": rng_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._rng_to_restore = state_dict.get("rng")
+
+    # ----- when to save -----
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if trainer.is_global_zero and self.dirpath.is_dir():
+            remove_stale_temp_files(self.dirpath)
+        signals.install()  # a signal during the reference statistics is honoured too
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        signals.install()  # Lightning installs its own SIGTERM handler after setup: ours wins
+        if self._rng_to_restore is not None:
+            set_rng_state(self._rng_to_restore)  # the last thing before the first resumed step
+            self._rng_to_restore = None
+        if self.reseed is not None:
+            L.seed_everything(self.reseed, verbose=False)
+        self._training = True
+        signals.raise_if_pending(lambda: f"before step {trainer.global_step}")
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._in_step = True
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self._in_step = False
+        step = trainer.global_step
+        if self.every_n_steps and step % self.every_n_steps == 0:
+            self.save(trainer)
+        if signals.pending() is not None:
+            self.save(trainer)
+            signals.raise_if_pending(lambda: f"after step {step}: {self.path} holds that step")
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.save(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.save(trainer)
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if not self._training or self._in_step or getattr(exception, "keeps_last_checkpoint", False):
+            # before training (a failed restore) there is nothing new; inside a step the nets may be
+            # half updated; after a NaN they are not finite: each time the previous last.ckpt is the good one
+            return
+        try:
+            self.save(trainer)
+        except GanlabError as err:
+            log.warning("could not save %s at the stop: %s", self.path, err)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._training = False
+        signals.uninstall()
+
+    def save(self, trainer: L.Trainer) -> None:
+        """Write last.ckpt for the current step (once per step)."""
+        if self.saved_step == trainer.global_step and self.path.is_file():
+            return
+        trainer.save_checkpoint(self.path)
+        self.saved_step = trainer.global_step
