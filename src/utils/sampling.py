@@ -3,18 +3,18 @@
 A metric, a grid and `src.generate` must draw the same image `i` for the same seed whatever their
 batch size: one random stream consumed batch by batch does not (CPU `randn` fills blocks of 16, so
 batches of 100 and 250 draw other numbers). Here the codes come in fixed chunks of CHUNK samples,
-each chunk from its own generator seeded by a hash of (stream, seed, chunk number), so sample `i` is always row
-`i % CHUNK` of chunk `i // CHUNK`. The draws run on the CPU, so they are the same on every device.
+each chunk from its own generator seeded by a hash of (stream, seed, chunk number), so sample `i`
+is always row `i % CHUNK` of chunk `i // CHUNK`. The draws run on the CPU, so they are the same on
+every device.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
-
-import hashlib
 
 CHUNK = 1024  # samples per seeded chunk: large enough that drawing costs nothing next to a forward
 SEED_BYTES = 8
