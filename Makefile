@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 ARGS ?=
 
-.PHONY: install train smoke bench test lint format tensorboard clean fid-weights
+.PHONY: install train smoke bench test test-fast lint format tensorboard clean fid-weights
 
 install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools
 	python3 -m venv $(VENV)
@@ -22,8 +22,11 @@ smoke:  ## a few steps on CPU with generated data (no download)
 bench:  ## training images/s: plain PyTorch loop vs ganlab default vs +perf=fast; options with ARGS="..."
 	$(PY) benchmarks/throughput.py $(ARGS)
 
-test:  ## the test suite (CPU, makes its own tiny data)
+test:  ## the whole test suite (CPU, makes its own tiny data; under 3 minutes on 2 cores)
 	$(PY) -m pytest -q $(ARGS)
+
+test-fast:  ## the test suite without the slow tests (subprocess CLIs, torch.compile, DDP, the benchmark)
+	$(PY) -m pytest -q -m "not slow" $(ARGS)
 
 lint:  ## ruff lint + format check
 	$(PY) -m ruff check src tests benchmarks

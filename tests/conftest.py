@@ -1,16 +1,44 @@
+"""Fixtures shared across test modules: composing the config, running the CLI, and the costly runs
+(trained once per session) that several modules read."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import lightning as L
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
-from tests.helpers import CONFIG_DIR, PROJECT_ROOT
+from tests.helpers import (
+    CONFIG_DIR,
+    FID_EPOCHS,
+    PROJECT_ROOT,
+    SMALL_CLASSIFIER_NET,
+    write_tiny_feature_network,
+)
+
+# One OpenMP thread per test process and for the CLIs they start (they inherit the variable): the nets
+# here are tiny, and where the 2 cores are shared a second thread mostly spins at barriers (measured on
+# a busy 2-core machine: `make test-fast` 2m29s with torch's 2 threads, 1m00s with 1). A value set by
+# the caller wins.
+TEST_THREADS = int(os.environ.setdefault("OMP_NUM_THREADS", "1"))
+torch.set_num_threads(TEST_THREADS)
+
+
+def compose_into(output_dir: Path, *overrides: str) -> DictConfig:
+    """conf/config.yaml with overrides, the run written into output_dir."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
 
 
 @pytest.fixture
@@ -18,11 +46,7 @@ def compose_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose conf/config.yaml with overrides, writing the run into tmp_path."""
 
     def _compose(*overrides: str) -> DictConfig:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=list(overrides))
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(tmp_path / "run")
-        return cfg
+        return compose_into(tmp_path / "run", *overrides)
 
     return _compose
 
@@ -43,3 +67,76 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return _run
+
+
+# --- costly runs, trained once per session and shared by the modules that read them
+
+
+@dataclass(frozen=True)
+class FIDRun:
+    """A finished training run with FID every epoch: its config, Trainer and feature network."""
+
+    cfg: DictConfig
+    trainer: L.Trainer
+    weights: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.cfg.paths.output_dir)
+
+    @property
+    def last_ckpt(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.ckpt"
+
+
+@pytest.fixture(scope="session")
+def fid_run(tmp_path_factory) -> FIDRun:
+    """The smoke run with the default callbacks (FID every epoch with a tiny feature network, the
+    best checkpoint, a periodic one every 2 epochs, samples), 3 epochs: read by the FID, checkpoint,
+    classifier-callback, evaluate and generate tests. Treat it as read only."""
+    root = tmp_path_factory.mktemp("fid_run")
+    weights = write_tiny_feature_network(root / "tiny.pt")
+    cfg = compose_into(
+        root / "run",
+        "+experiment=smoke",
+        "callbacks=default",
+        f"trainer.max_epochs={FID_EPOCHS}",
+        "trainer.enable_progress_bar=false",
+        "callbacks.periodic_checkpoint.every_n_epochs=2",
+        "callbacks.fid.every_n_epochs=1",
+        "callbacks.fid.n_samples=32",
+        "callbacks.fid.n_real=64",
+        "callbacks.fid.batch_size=16",
+        "callbacks.fid.kid_subsets=3",
+        "callbacks.fid.kid_subset_size=16",
+        "callbacks.fid.raw=true",
+        f"metrics.weights_path={weights}",
+        f"metrics.cache_dir={root / 'cache'}",
+        "metrics.allow_download=false",
+    )
+    from src.train import train
+
+    return FIDRun(cfg, train(cfg), weights)
+
+
+@pytest.fixture(scope="session")
+def classifier_ckpt(tmp_path_factory) -> Path:
+    """A small course classifier trained a few steps on the synthetic squares, saved as Lightning does:
+    what the classifier metrics and their callback read."""
+    from src.classifier import Classifier
+    from src.data import SyntheticDataModule
+
+    torch.manual_seed(0)
+    model = Classifier(net=SMALL_CLASSIFIER_NET, lr=3e-3)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=20,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=SyntheticDataModule(num_images=128, batch_size=16, hflip=False))
+    path = tmp_path_factory.mktemp("classifier") / "classifier.ckpt"
+    trainer.save_checkpoint(path)
+    return path

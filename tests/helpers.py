@@ -2,38 +2,35 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
 
+from src.data.cifar10 import SPLITS, write_pickle_layout
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "conf"
-TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
+# the course classifier's net, small enough to train in a second (conftest's classifier_ckpt)
+FID_EPOCHS = 3  # epochs of conftest's shared fid_run (FID after each)
+SMALL_CLASSIFIER_NET = {"_target_": "src.models.CourseCNN", "conv_widths": [4, 8], "hidden_dim": 16}
 
 
 def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A tiny CIFAR-10 in the official pickle layout under root/cifar-10-batches-py.
+    """A tiny CIFAR-10 in the official pickle layout under root/cifar-10-batches-py, written by the
+    project's one writer of that layout (`write_pickle_layout`): per_batch images in each file.
 
     Returns the training images (uint8 [N, 3, 32, 32]) and labels, in file order.
     """
     rng = np.random.default_rng(seed)
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True, exist_ok=True)
-    images, labels = [], []
-    for name in [*TRAIN_FILES, "test_batch"]:
-        data = rng.integers(0, 256, size=(per_batch, 3 * 32 * 32), dtype=np.uint8)
-        y = rng.integers(0, 10, size=per_batch).tolist()
-        with open(folder / name, "wb") as f:
-            pickle.dump({b"data": data, b"labels": y, b"batch_label": name.encode()}, f)
-        if name != "test_batch":
-            images.append(data.reshape(-1, 3, 32, 32))
-            labels += y
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({b"label_names": [b"c%d" % i for i in range(10)]}, f)
-    return np.concatenate(images), np.asarray(labels)
+    splits = {}
+    for split, files in SPLITS.items():
+        images = rng.integers(0, 256, size=(len(files) * per_batch, 3, 32, 32), dtype=np.uint8)
+        labels = rng.integers(0, 10, size=len(files) * per_batch)
+        write_pickle_layout(root, split, images, labels)
+        splits[split] = images, labels
+    return splits["train"]
 
 
 def fit_tiny(model: L.LightningModule, max_steps: int, num_classes: int = 10) -> L.Trainer:

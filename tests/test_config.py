@@ -1,13 +1,20 @@
+"""Composing conf/: every experiment, model x loss, preset and sweep; what each changes; and the
+one-line errors that building a run from a bad value gives (each component checks its own values)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
-from hydra.utils import instantiate
 
+from src.gan.losses import ALL_LOSSES
+from src.train import build
+from src.utils import resolvers
 from src.utils.errors import ConfigError
+from src.utils.runtime import user_error
 from src.utils.validation import validate_config
 from tests.helpers import CONFIG_DIR
 
@@ -22,6 +29,25 @@ COURSE = [
     "dcgan_64px",
     "smoke",
 ]
+GENERATORS = {"dcgan": "DCGANGenerator", "mlp_gan": "MLPGenerator", "cdcgan": "ConditionalDCGANGenerator"}
+
+
+def sweeper_params(*overrides: str) -> dict:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return dict(cfg.hydra.sweeper.params)
+
+
+def build_error(cfg) -> ConfigError:
+    """The one-line ConfigError that building `cfg` raises (found inside hydra's wrapping)."""
+    with pytest.raises(Exception) as err:
+        build(cfg)
+    found = user_error(err.value)
+    assert isinstance(found, ConfigError), f"not a user error: {err.value!r}"
+    return found
+
+
+# --- experiments and presets
 
 
 def test_course_experiments_exist():
@@ -31,32 +57,60 @@ def test_course_experiments_exist():
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_composes_and_builds(compose_cfg, name):
     cfg = compose_cfg(f"+experiment={name}")
-    validate_config(cfg)
+    datamodule, model, _ = build(cfg)
     assert cfg.task_name == name
-    model = instantiate(cfg.model, _recursive_=False)
-    z = torch.randn(2, cfg.model.latent_dim)
-    images = model.generator(z)
+    images = model.sample(2)
     assert tuple(images.shape) == (2, 3, cfg.data.resolution, cfg.data.resolution)
-    assert instantiate(cfg.data).batch_size == cfg.data.batch_size
+    assert model.latent_dim == cfg.model.latent_dim and datamodule.batch_size == cfg.data.batch_size
 
 
 def test_experiments_change_what_they_say(compose_cfg):
-    base = compose_cfg()
-    assert compose_cfg("+experiment=lr_half").model.lr_g == base.model.lr_g / 2
-    assert compose_cfg("+experiment=lr_half").model.lr_d == base.model.lr_d / 2
+    base = build(compose_cfg()).model
+    half = build(compose_cfg("+experiment=lr_half")).model
+    assert half.learning_rates == (base.learning_rates[0] / 2, base.learning_rates[1] / 2)
+    wgan_half = build(compose_cfg("+experiment=lr_half", "loss=wgan_gp")).model  # whatever the rates are
+    assert wgan_half.learning_rates == (wgan_half.hparams.lr_g / 2, wgan_half.hparams.lr_d / 2)
     assert compose_cfg("+experiment=latent_dim_256").model.generator.latent_dim == 256
     assert compose_cfg("+experiment=batch_128").data.batch_size == 128
     assert compose_cfg("+experiment=epochs_100").trainer.max_epochs == 100
     assert compose_cfg("+experiment=dcgan_64px").model.discriminator.resolution == 64
 
 
-@pytest.mark.parametrize("sweep", ["course", "grid"])
-def test_sweep_presets_compose(compose_cfg, sweep):
-    from hydra import compose, initialize_config_dir
+def test_default_is_the_dcgan_with_bce_and_nothing_added(compose_cfg):
+    model = compose_cfg().model
+    assert model.loss == "bce" and model.gp_weight == 0 and model.n_critic == 1
+    assert not model.d_spectral_norm and model.diffaugment == "" and model.discriminator.norm == "batch"
+    assert (model.ema_kimg, model.ema_rampup, model.lr_scale) == (10.0, 0.05, 1.0)
 
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"+sweep={sweep}"], return_hydra_config=True)
-    params = cfg.hydra.sweeper.params
+
+@pytest.mark.parametrize("loss", sorted(ALL_LOSSES))
+@pytest.mark.parametrize("model", sorted(GENERATORS))
+def test_every_model_builds_with_every_loss_and_uses_it(compose_cfg, model, loss):
+    built = build(compose_cfg(f"model={model}", f"loss={loss}")).model
+    assert (built.d_loss, built.g_loss) == ALL_LOSSES[loss]  # the loss named is the one trained with
+    assert type(built.generator).__name__ == GENERATORS[model]
+
+
+def test_wgan_gp_group_sets_the_papers_settings(compose_cfg):
+    model = compose_cfg("loss=wgan_gp").model
+    assert (model.gp_weight, model.n_critic, list(model.betas)) == (10.0, 5, [0.0, 0.9])
+    assert model.discriminator.norm == "none"
+
+
+def test_presets_change_what_they_say(compose_cfg):
+    sngan = compose_cfg("+experiment=sngan").model
+    assert sngan.loss == "hinge" and sngan.d_spectral_norm and sngan.n_critic == 5
+    assert sngan.discriminator.norm == "none"
+    assert compose_cfg("+experiment=cdcgan").model.generator.num_classes == 10
+    assert compose_cfg("+experiment=wgan_gp").model.loss == "wgan_gp"
+    for pct, fraction in [("10", 0.1), ("20", 0.2)]:
+        cfg = compose_cfg(f"+experiment=diffaugment_{pct}pct")
+        assert cfg.data.fraction == fraction and cfg.model.diffaugment == "color,translation,cutout"
+
+
+@pytest.mark.parametrize("sweep", ["course", "grid"])
+def test_sweep_presets_compose(sweep):
+    params = sweeper_params(f"+sweep={sweep}")
     assert len(params) >= 1
     if sweep == "course":
         jobs = params["+experiment"].split(",")
@@ -65,12 +119,52 @@ def test_sweep_presets_compose(compose_cfg, sweep):
         assert {"model.latent_dim", "model.lr_g", "model.lr_d", "data.batch_size"} <= set(params)
 
 
+def test_sweep_experiments_sweep_models_and_losses():
+    assert sweeper_params("+experiment=mlp_vs_dcgan") == {"model": "mlp_gan,dcgan"}
+    zoo = sweeper_params("+experiment=zoo")
+    assert set(zoo["model"].split(",")) == {"mlp_gan", "dcgan", "cdcgan"}
+    assert set(zoo["loss"].split(",")) == {"bce", "hinge", "lsgan", "wgan_gp"}
+    assert all((CONFIG_DIR / "model" / f"{m}.yaml").is_file() for m in zoo["model"].split(","))
+    assert all((CONFIG_DIR / "loss" / f"{m}.yaml").is_file() for m in zoo["loss"].split(","))
+
+
+# --- the speed knobs (conf/perf/fast.yaml)
+
+
+def test_default_config_has_every_speed_knob_off(compose_cfg):
+    cfg = compose_cfg()
+    assert not (cfg.model.channels_last or cfg.model.fused_adam or cfg.model.compile)
+    assert cfg.model.compile_mode == "default"
+    assert str(cfg.trainer.precision) == "32" and cfg.trainer.benchmark is False
+    assert cfg.matmul_precision is None
+
+
+@pytest.mark.parametrize("trainer,precision", [("cpu", "32"), ("gpu", "bf16-mixed"), ("ddp", "bf16-mixed")])
+def test_fast_preset_turns_every_knob_on_and_bf16_only_on_gpus(compose_cfg, trainer, precision):
+    cfg = compose_cfg("+perf=fast", f"trainer={trainer}")
+    validate_config(cfg)
+    assert cfg.model.channels_last and cfg.model.fused_adam and cfg.model.compile
+    assert str(cfg.trainer.precision) == precision
+    assert cfg.trainer.benchmark is True and cfg.matmul_precision == "high"
+
+
+def test_fast_preset_with_automatic_accelerator_follows_cuda(compose_cfg, monkeypatch):
+    for available, precision in [(True, "bf16-mixed"), (False, "32")]:
+        monkeypatch.setattr(resolvers.torch.cuda, "is_available", lambda a=available: a)
+        assert str(compose_cfg("+perf=fast").trainer.precision) == precision
+
+
+# --- one line for each bad value, before anything is read or trained
+
 BAD = [
     ("model.latent_dim=0", "model.latent_dim=0"),
     ("model.latent_dim=-3", "model.latent_dim=-3"),
     ("data.batch_size=0", "data.batch_size=0"),
     ("model.lr_g=0", "model.lr_g=0"),
     ("model.lr_d=-1e-4", "model.lr_d=-0.0001"),
+    ("model.lr_scale=0", "model.lr_scale=0"),
+    ("model.ema_kimg=0", "model.ema_kimg=0"),
+    ("model.ema_rampup=-1", "model.ema_rampup=-1"),
     ("data.resolution=48", "data.resolution=48"),
     ("data.resolution=16", "data.resolution=16"),
     ("model.loss=nope", "model.loss='nope'"),
@@ -78,23 +172,45 @@ BAD = [
     ("model.compile_mode=fastest", "model.compile_mode='fastest'"),
     ("model.compile=yes", "model.compile='yes'"),
     ("model.channels_last=1", "model.channels_last=1"),
+    ("model.gp_weight=-1", "model.gp_weight=-1 is not allowed"),
+    ("data.fraction=0", "data.fraction=0 is not allowed: use a number in (0, 1]"),
+    ("data.fraction=1.5", "data.fraction=1.5 is not allowed"),
+    ("model.diffaugment=colour", "model.diffaugment='colour' has unknown 'colour'"),
+    ("model.discriminator.norm=group", "model.discriminator.norm='group' is unknown"),
+    (
+        "callbacks.classifier_metrics.ckpt_path=/no/such.ckpt",
+        "callbacks.classifier_metrics.ckpt_path='/no/such.ckpt'",
+    ),
 ]
 
 
 @pytest.mark.parametrize("override,named", BAD)
 def test_bad_values_get_one_line_naming_them(compose_cfg, override, named):
-    cfg = compose_cfg(override)
-    with pytest.raises(ConfigError) as err:
-        validate_config(cfg)
-    message = str(err.value)
+    message = str(build_error(compose_cfg(override)))
     assert message.startswith(named) and "use" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("override", ["+experiment=nonexistent", "model=nonexistent"])
-def test_unknown_names_are_refused_with_the_choices(compose_cfg, override):
+def test_conditional_class_count_is_checked(compose_cfg):
+    message = str(build_error(compose_cfg("model=cdcgan", "model.generator.num_classes=0")))
+    assert message.startswith("model.generator.num_classes=0 is not allowed") and "\n" not in message
+
+
+def test_latent_dim_set_on_the_generator_alone_is_refused(compose_cfg):
+    message = str(build_error(compose_cfg("model.generator.latent_dim=8")))
+    assert message.startswith("model.latent_dim=100 but model.generator.latent_dim=8") and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "override,choice",
+    [("+experiment=nonexistent", "lr_half"), ("model=nonexistent", "mlp_gan"), ("loss=nonexistent", "hinge")],
+)
+def test_unknown_names_are_refused_with_the_choices(compose_cfg, override, choice):
     with pytest.raises(MissingConfigException) as err:
         compose_cfg(override)
-    assert "nonexistent" in str(err.value)
+    group = override.lstrip("+").split("=")[0]
+    message = str(err.value)
+    assert f"Could not find '{group}/nonexistent'" in message
+    assert f"Available options in '{group}'" in message and choice in message
 
 
 def test_precisions_are_accepted(compose_cfg):
@@ -105,3 +221,10 @@ def test_precisions_are_accepted(compose_cfg):
 def test_data_dir_follows_the_environment(compose_cfg, monkeypatch):
     monkeypatch.setenv("GANLAB_DATA_DIR", "/somewhere/cifar")
     assert Path(compose_cfg().data.data_dir) == Path("/somewhere/cifar")
+
+
+def test_building_reads_no_data(compose_cfg, tmp_path):
+    cfg = compose_cfg(f"data.data_dir={tmp_path / 'no-cifar'}", "data.download=false")
+    datamodule, model, trainer = build(cfg)  # CIFAR-10 is missing: only training would notice
+    assert datamodule.images is None and not (tmp_path / "no-cifar").exists()
+    assert isinstance(model.generator, torch.nn.Module) and trainer.max_epochs == cfg.trainer.max_epochs

@@ -12,8 +12,22 @@ from tests.helpers import PROJECT_ROOT
 SRC = PROJECT_ROOT / "src"
 # what a room may not import (module prefixes)
 FORBIDDEN = {
-    "models": ("src.gan", "src.classifier", "src.callbacks", "src.metrics", "src.data", "src.utils.validation"),
-    "data": ("src.gan", "src.classifier", "src.callbacks", "src.metrics", "src.models", "src.utils.validation"),
+    "models": (
+        "src.gan",
+        "src.classifier",
+        "src.callbacks",
+        "src.metrics",
+        "src.data",
+        "src.utils.validation",
+    ),
+    "data": (
+        "src.gan",
+        "src.classifier",
+        "src.callbacks",
+        "src.metrics",
+        "src.models",
+        "src.utils.validation",
+    ),
     "metrics": ("src.gan", "src.classifier", "src.callbacks", "src.utils.validation"),
     "utils": ("src.gan", "src.classifier", "src.callbacks", "src.metrics", "src.models", "src.data"),
 }

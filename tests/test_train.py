@@ -1,14 +1,21 @@
-"""End-to-end runs of `python -m src.train`, as a user types them."""
+"""Training runs of `src.train`: the CLI as a user types it (smoke run, sweeps, DDP, one-line errors),
+and each model, loss and preset of the family for a few steps through `train(cfg)`."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
 import torch
 from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from src.gan import GAN
+from src.gan.losses import ALL_LOSSES, hinge_d, hinge_g
+from src.report import report
 from src.train import train
+from src.utils.runtime import USER_ERROR_EXIT, run_or_exit
 from tests.helpers import RecordStartStep, write_tiny_feature_network
 
 SCALARS = {
@@ -23,6 +30,13 @@ SCALARS = {
     "lr/d",
 }
 QUIET = ["trainer.enable_progress_bar=false"]
+TINY = [
+    "+experiment=smoke",
+    "trainer.max_epochs=-1",
+    "trainer.max_steps=4",
+    "trainer.log_every_n_steps=2",
+    *QUIET,
+]
 
 
 def events(run_dir: Path) -> EventAccumulator:
@@ -31,9 +45,13 @@ def events(run_dir: Path) -> EventAccumulator:
     return acc
 
 
-def test_smoke_run_writes_scalars_images_samples_and_checkpoints(run_cli, tmp_path):
+# --- the command line, as a user types it
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_scalars_images_samples_and_checkpoints_and_trains_the_loss_named(run_cli, tmp_path):
     run_dir = tmp_path / "smoke"
-    result = run_cli("+experiment=smoke", f"hydra.run.dir={run_dir}", *QUIET)
+    result = run_cli("+experiment=smoke", "loss=hinge", f"hydra.run.dir={run_dir}", *QUIET)
     assert result.returncode == 0, result.stderr[-3000:]
     acc = events(run_dir)
     tags = acc.Tags()
@@ -47,52 +65,66 @@ def test_smoke_run_writes_scalars_images_samples_and_checkpoints(run_cli, tmp_pa
     assert "hparams" in str(acc.PluginTagToContent("hparams"))  # HPARAMS tab has the run's config
     samples = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
     assert samples == ["epoch_0000.png", "epoch_0001.png", "final_step_0000016.png", "real.png"]
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)
+    ckpt_path = run_dir / "checkpoints" / "last.ckpt"
+    ckpt = torch.load(ckpt_path, weights_only=False)
     assert ckpt["global_step"] == 16
     assert any(k.startswith("generator.") for k in ckpt["state_dict"])
     assert any(k.startswith("discriminator.") for k in ckpt["state_dict"])
     assert len(ckpt["optimizer_states"]) == 2
+    # `loss=hinge` on the command line is the loss the module trained with, not only text in a file
+    assert "loss: hinge" in (run_dir / ".hydra" / "config.yaml").read_text()
+    trained = GAN.load_from_checkpoint(ckpt_path)
+    assert trained.hparams.loss == "hinge" and (trained.d_loss, trained.g_loss) == (hinge_d, hinge_g)
 
 
-def test_resume_continues_at_the_saved_step(compose_cfg):
-    cfg = compose_cfg("+experiment=smoke", "trainer.max_epochs=-1", "trainer.max_steps=8", *QUIET)
-    first = train(cfg)
-    assert first.global_step == 8
-    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    assert torch.load(ckpt, weights_only=False)["global_step"] == 8
-
-    resumed_cfg = compose_cfg(
-        "+experiment=smoke", "trainer.max_epochs=-1", "trainer.max_steps=12", f"ckpt_path={ckpt}", *QUIET
-    )
-    with open_dict(resumed_cfg):
-        resumed_cfg.callbacks.recorder = {"_target_": "tests.helpers.RecordStartStep"}
-    second = train(resumed_cfg)
-    (recorder,) = [cb for cb in second.callbacks if isinstance(cb, RecordStartStep)]
-    assert recorder.start_step == 8
-    assert second.global_step == 12
-
-
-def test_multirun_makes_one_folder_and_tensorboard_run_per_job(run_cli, tmp_path):
+@pytest.mark.slow
+def test_sweeps_make_one_folder_and_tensorboard_run_per_job_and_one_report(run_cli, tmp_path):
+    """The experiment's own sweep (mlp_vs_dcgan: model=mlp_gan,dcgan) times one from the command line."""
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         "-m",
-        "+experiment=smoke",
+        "+experiment=mlp_vs_dcgan",
+        "data=synthetic",
+        "trainer=cpu",
+        "callbacks=no_metrics",  # no Inception weights in CI (FID has tests of its own)
+        "data.num_images=64",
+        "data.batch_size=16",
         "trainer.max_epochs=1",
+        "trainer.log_every_n_steps=2",
         "model.latent_dim=8,12",
         f"hydra.sweep.dir={sweep_dir}",
         *QUIET,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
+    common = "data.batch_size=16,data.num_images=64,data=synthetic"
     assert [p.name for p in jobs] == [
-        "0_+experiment=smoke,model.latent_dim=8,trainer.enable_progress_bar=False,trainer.max_epochs=1",
-        "1_+experiment=smoke,model.latent_dim=12,trainer.enable_progress_bar=False,trainer.max_epochs=1",
+        f"{i}_+experiment=mlp_vs_dcgan,callbacks=no_metrics,{common},model.latent_dim={dim},model={model},"
+        "trainer.enable_progress_bar=False,trainer.log_every_n_steps=2,trainer.max_epochs=1,trainer=cpu"
+        for i, (model, dim) in enumerate([("mlp_gan", 8), ("mlp_gan", 12), ("dcgan", 8), ("dcgan", 12)])
     ]
     for job in jobs:
         assert list(job.glob("events.out.tfevents.*")), f"no TensorBoard run in {job}"
         assert "loss/g" in events(job).Tags()["scalars"]
 
+    rows, table = report(sweep_dir)
+    assert [(r["model"], r["model.latent_dim"]) for r in rows] == [
+        ("mlp_gan", "8"),
+        ("mlp_gan", "12"),
+        ("dcgan", "8"),
+        ("dcgan", "12"),
+    ]
+    assert all(math.isfinite(r["loss/g"]) for r in rows)
+    assert table.splitlines()[0].startswith("| job | model")
+    checkpoints = [torch.load(job / "checkpoints" / "last.ckpt", weights_only=False) for job in jobs]
+    assert [c["global_step"] for c in checkpoints] == [4] * 4  # the same budget for every job
+    first_layers = [tuple(c["state_dict"]["generator.net.0.weight"].shape) for c in checkpoints]
+    # a Linear layer (out, in), then a ConvTranspose2d (in, out, 4, 4): each job built its own model
+    assert [s[1] if len(s) == 2 else s[0] for s in first_layers] == [8, 12, 8, 12]
+    assert [len(s) for s in first_layers] == [2, 2, 4, 4]
 
+
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes_ends_with_identical_weights(run_cli, tmp_path):
     run_dir, weights = tmp_path / "ddp", tmp_path / "weights"
     network = write_tiny_feature_network(tmp_path / "tiny.pt")
@@ -130,49 +162,120 @@ def test_ddp_on_two_cpu_processes_ends_with_identical_weights(run_cli, tmp_path)
     assert sorted(p.name for p in (run_dir / "samples").glob("*.png"))  # written once, by rank 0
 
 
+@pytest.mark.slow
 def test_bad_input_exits_with_one_line_before_training(run_cli, tmp_path):
     run_dir = tmp_path / "bad"
     result = run_cli("+experiment=smoke", "model.latent_dim=0", f"hydra.run.dir={run_dir}")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1] == (
-        "error: model.latent_dim=0 is not allowed: use a whole number > 0"
-    )
+    assert result.returncode == USER_ERROR_EXIT
+    message = "model.latent_dim=0 is not allowed: use a whole number > 0"
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1] == f"error: {message}"  # the user's line, whole, last
+    assert [line for line in lines if line.startswith("error")] == [lines[-1]]  # and the only one
     assert "Traceback" not in result.stderr
     assert not (run_dir / "checkpoints").exists()
 
 
-def test_empty_image_folder_exits_with_one_line(run_cli, tmp_path):
+def exit_line(cfg, capsys) -> str:
+    """What the entry points print for a user error: exactly one line on stderr, and exit status 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        run_or_exit(train, cfg)
+    assert exit_.value.code == USER_ERROR_EXIT
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_empty_image_folder_exits_with_one_line(compose_cfg, tmp_path, capsys):
     (tmp_path / "imgs" / "a").mkdir(parents=True)
-    result = run_cli(
-        "trainer=cpu",
-        "data=image_folder",
-        f"data.path={tmp_path / 'imgs'}",
-        f"hydra.run.dir={tmp_path / 'r'}",
+    cfg = compose_cfg("trainer=cpu", "data=image_folder", f"data.path={tmp_path / 'imgs'}", *QUIET)
+    line = exit_line(cfg, capsys)
+    assert line.startswith(f"error: data.path={str(tmp_path / 'imgs')!r} holds no images")
+
+
+def test_sync_batchnorm_on_cpu_is_refused_before_launch(compose_cfg, capsys):
+    cfg = compose_cfg("+experiment=smoke", "trainer=ddp", "trainer.accelerator=cpu")
+    line = exit_line(cfg, capsys)
+    assert line.startswith("error: trainer.sync_batchnorm=true needs GPUs")
+    assert not Path(cfg.paths.output_dir, "checkpoints").exists()
+
+
+# --- train(cfg): resuming, checkpoints, data.fraction
+
+
+def test_resume_continues_at_the_saved_step(compose_cfg):
+    cfg = compose_cfg("+experiment=smoke", "trainer.max_epochs=-1", "trainer.max_steps=8", *QUIET)
+    first = train(cfg)
+    assert first.global_step == 8
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, weights_only=False)["global_step"] == 8
+
+    resumed_cfg = compose_cfg(
+        "+experiment=smoke", "trainer.max_epochs=-1", "trainer.max_steps=12", f"ckpt_path={ckpt}", *QUIET
     )
-    assert result.returncode == 2
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: data.path=") and "holds no images" in last
+    with open_dict(resumed_cfg):
+        resumed_cfg.callbacks.recorder = {"_target_": "tests.helpers.RecordStartStep"}
+    second = train(resumed_cfg)
+    (recorder,) = [cb for cb in second.callbacks if isinstance(cb, RecordStartStep)]
+    assert recorder.start_step == 8
+    assert second.global_step == 12
 
 
-def test_sync_batchnorm_on_cpu_is_refused_before_launch(run_cli, tmp_path):
-    result = run_cli(
-        "+experiment=smoke", "trainer=ddp", "trainer.accelerator=cpu", f"hydra.run.dir={tmp_path / 'r'}"
-    )
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: trainer.sync_batchnorm=true needs GPUs")
-
-
-def test_unknown_experiment_names_the_choices(run_cli, tmp_path):
-    result = run_cli("+experiment=nonexistent", f"hydra.run.dir={tmp_path / 'r'}")
-    assert result.returncode != 0
-    assert "experiment/nonexistent" in result.stderr and "lr_half" in result.stderr
-
-
-def test_last_checkpoint_is_written_every_epoch_and_periodic_ones_every_n(compose_cfg):
-    cfg = compose_cfg(
-        "+experiment=smoke", "trainer.max_epochs=3", "callbacks.periodic_checkpoint.every_n_epochs=2", *QUIET
-    )
-    train(cfg)
-    folder = Path(cfg.paths.output_dir) / "checkpoints"
-    assert sorted(p.name for p in folder.glob("*.ckpt")) == ["epoch0001-step0000016.ckpt", "last.ckpt"]
+def test_last_checkpoint_is_written_every_epoch_and_periodic_ones_every_n(fid_run):
+    """The shared 3-epoch run keeps a periodic checkpoint every 2 epochs (conftest), and the best."""
+    assert fid_run.cfg.callbacks.periodic_checkpoint.every_n_epochs == 2
+    folder = fid_run.run_dir / "checkpoints"
+    names = sorted(p.name for p in folder.glob("*.ckpt"))
+    assert names == ["best.ckpt", "epoch0001-step0000016.ckpt", "last.ckpt"]
     assert torch.load(folder / "last.ckpt", weights_only=False)["global_step"] == 24  # after epoch 3
+
+
+def test_data_fraction_trains_on_the_subset(compose_cfg):
+    cfg = compose_cfg(*TINY, "data.fraction=0.25", "trainer.max_steps=-1", "trainer.max_epochs=1")
+    with open_dict(cfg):
+        cfg.callbacks = {}
+    trainer = train(cfg)
+    assert len(trainer.datamodule.images) == pytest.approx(0.25 * 128, abs=5)  # per-class rounding
+    assert trainer.global_step == len(trainer.datamodule.images) // 16
+
+
+# --- every model, loss and preset of the family trains a few steps and logs finite losses
+
+CASES = {
+    "mlp_gan": ["model=mlp_gan"],
+    "cdcgan": ["model=cdcgan"],
+    "hinge": ["loss=hinge"],
+    "lsgan": ["loss=lsgan"],
+    "wgan_gp": ["loss=wgan_gp"],
+    "mlp_wgan_gp": ["model=mlp_gan", "loss=wgan_gp"],
+    "cdcgan_wgan_gp_sn_diffaugment": [
+        "model=cdcgan",
+        "loss=wgan_gp",
+        "model.d_spectral_norm=true",
+        "model.diffaugment='color,translation,cutout'",
+    ],
+    "diffaugment_half_data": ["model.diffaugment='color,translation,cutout'", "data.fraction=0.5"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_trains_with_finite_losses(compose_cfg, case):
+    cfg = compose_cfg(*TINY, *CASES[case])
+    trainer = train(cfg)
+    assert trainer.global_step == 4
+    loss = cfg.model.loss
+    assert (trainer.lightning_module.d_loss, trainer.lightning_module.g_loss) == ALL_LOSSES[loss]
+    logged = trainer.logged_metrics
+    for name in ("loss/d", "loss/g"):
+        assert math.isfinite(float(logged[name])), f"{name} = {logged[name]}"
+    assert ("loss/gp" in logged) == ("loss=wgan_gp" in CASES[case])
+    if "loss/gp" in logged:
+        assert math.isfinite(float(logged["loss/gp"])) and float(logged["loss/gp"]) >= 0
+
+
+@pytest.mark.parametrize("preset", ["sngan", "cdcgan", "wgan_gp"])
+def test_presets_train_at_smoke_size(compose_cfg, preset):
+    cfg = compose_cfg(f"+experiment=[smoke,{preset}]", *TINY[1:])
+    trainer = train(cfg)
+    assert trainer.global_step == 4
+    assert all(math.isfinite(float(trainer.logged_metrics[k])) for k in ("loss/d", "loss/g"))

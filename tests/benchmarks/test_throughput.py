@@ -1,4 +1,5 @@
-"""benchmarks/: the tiny end-to-end run of throughput.py, its input checks, and the plain loop's data."""
+"""benchmarks/throughput.py: the tiny end-to-end run, its input checks, the data every row reads and the
+FID feature pass it also times."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 import torch
 
 from benchmarks import data, throughput
+from benchmarks.fid_pass import measure_fid_pass
 from benchmarks.plain_loop import CIFAR10Pickles, example_transform, make_loader
 from src.data import CIFAR10DataModule
-from tests.helpers import PROJECT_ROOT, write_cifar10
+from src.metrics import network as network_module
+from tests.helpers import PROJECT_ROOT, write_cifar10, write_tiny_feature_network
 
 ROWS = ("plain PyTorch loop (reference)", "ganlab default", "ganlab fast")
 
@@ -42,6 +45,7 @@ def number(cell: str) -> float:
     return float(cell.replace(",", "").rstrip("x"))
 
 
+@pytest.mark.slow
 def test_tiny_run_prints_every_row_with_positive_numbers_and_a_scaling_table():
     result = run_throughput("--tiny", "--repeats", "2", "--batch-sizes", "8,16")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -126,12 +130,8 @@ def test_benchmark_uses_cifar10_when_present_and_a_stand_in_both_loops_read_othe
     assert np.array_equal(plain.data, framework.images.permute(0, 2, 3, 1).numpy())  # the same pixels
 
 
+@pytest.mark.slow
 def test_fid_feature_pass_is_measured_or_says_why_not(tmp_path, monkeypatch):
-    import torch
-
-    from benchmarks.fid_pass import measure_fid_pass
-    from src.metrics import network as network_module
-    from tests.helpers import write_tiny_feature_network
 
     monkeypatch.setenv("GANLAB_INCEPTION_WEIGHTS", str(write_tiny_feature_network(tmp_path / "tiny.pt")))
     table = measure_fid_pass(torch.device("cpu"), 8)

@@ -1,14 +1,55 @@
-"""data.fraction: a fixed, class-stratified subset chosen at load; and the in-order test batches."""
+"""What every in-memory data set shares (src/data/base.py): the [-1, 1] range and flip, the shuffled
+and in-order batches, the stratified subset of data.fraction and the checks of the data.* arguments."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from src.data import CIFAR10DataModule, SyntheticDataModule
-from src.data.base import stratified_subset
-from src.utils.errors import ConfigError
-from tests.helpers import write_cifar10
+from src.data import ShuffledBatches, SyntheticDataModule
+from src.data.base import check_fraction, stratified_subset, to_model_range
+from src.utils.errors import ConfigError, DataError
+
+
+def test_flip_mirrors_some_images_and_only_mirrors():
+    images = torch.arange(32, dtype=torch.uint8).repeat(64, 3, 32, 1)  # left-right asymmetric
+    plain = to_model_range(images, hflip=False)
+    flipped = to_model_range(images, hflip=True)
+    same = (flipped == plain).flatten(1).all(1)
+    mirrored = (flipped == plain.flip(3)).flatten(1).all(1)
+    assert torch.all(same | mirrored)
+    assert same.any() and mirrored.any()
+    assert torch.equal(to_model_range(images, hflip=False), plain)
+
+
+def test_batches_shard_across_ranks_and_reshuffle_per_epoch():
+    images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1)
+    labels = torch.arange(40)
+    epoch = {"n": 0}
+    ranks = [
+        ShuffledBatches(images, labels, 5, seed=3, rank=r, world_size=2, epoch_fn=lambda: epoch["n"])
+        for r in (0, 1)
+    ]
+    seen = [torch.cat([y for _, y in loader]) for loader in ranks]
+    assert len(ranks[0]) == 4
+    assert set(seen[0].tolist()).isdisjoint(seen[1].tolist())
+    assert sorted(torch.cat(seen).tolist()) == list(range(40))
+    epoch["n"] = 1
+    assert not torch.equal(torch.cat([y for _, y in ranks[0]]), seen[0])
+
+
+def test_batch_larger_than_data_is_a_clear_error():
+    with pytest.raises(DataError, match="data.batch_size=64"):
+        ShuffledBatches(torch.zeros(10, 3, 32, 32, dtype=torch.uint8), torch.zeros(10), 64)
+
+
+def test_test_batches_cover_every_image_once_in_order():
+    dm = SyntheticDataModule(num_images=21, batch_size=8)
+    dm.setup("test")
+    batches = list(dm.test_dataloader())
+    assert len(dm.test_dataloader()) == 3 and [len(x) for x, _ in batches] == [8, 8, 5]
+    assert torch.equal(torch.cat([x for x, _ in batches]), dm.images)
+    assert torch.equal(torch.cat([y for _, y in batches]), dm.labels)
 
 
 def test_subset_keeps_the_share_of_every_class():
@@ -21,45 +62,28 @@ def test_subset_keeps_the_share_of_every_class():
     assert torch.bincount(labels[stratified_subset(labels, 0.01, seed=0)]).tolist() == [1, 1, 1]
 
 
-def test_cifar10_fraction_is_a_fixed_subset_whatever_the_training_seed(tmp_path):
-    images, labels = write_cifar10(tmp_path, per_batch=40)
-    subsets = []
-    for seed in (1, 2):
-        dm = CIFAR10DataModule(data_dir=str(tmp_path), download=False, batch_size=4, fraction=0.2, seed=seed)
-        dm.setup("fit")
-        subsets.append(dm.images)
-    assert torch.equal(subsets[0], subsets[1])
-    counts = torch.bincount(torch.from_numpy(labels), minlength=10)
-    assert len(subsets[0]) == sum(round(0.2 * int(c)) for c in counts if c > 0)
-    full = torch.from_numpy(images)
-    assert all((full == img).flatten(1).all(1).any() for img in subsets[0])  # real images, not copies
-
-
 @pytest.mark.parametrize("fraction", [0, -0.5, 1.01, "half"])
 def test_bad_fraction_is_one_line(fraction):
+    for check in (check_fraction, lambda f: SyntheticDataModule(fraction=f)):
+        with pytest.raises(ConfigError) as err:
+            check(fraction)
+        message = str(err.value)
+        assert message.startswith(f"data.fraction={fraction!r} is not allowed: use a number in (0, 1]")
+        assert "\n" not in message
+    assert check_fraction(1) == 1.0
+
+
+@pytest.mark.parametrize(
+    "kwargs,named",
+    [
+        ({"batch_size": 0}, "data.batch_size=0 is not allowed: use a whole number > 0"),
+        ({"resolution": 32.0}, "data.resolution=32.0 is not allowed: use a whole number > 0"),
+        ({"channels": -3}, "data.channels=-3 is not allowed: use a whole number > 0"),
+        ({"hflip": "yes"}, "data.hflip='yes' is not allowed: use true or false"),
+        ({"on_device": 1}, "data.on_device=1 is not allowed: use true or false"),
+    ],
+)
+def test_bad_arguments_are_one_line_when_the_data_module_is_built(kwargs, named):
     with pytest.raises(ConfigError) as err:
-        SyntheticDataModule(fraction=fraction)
-    assert str(err.value).startswith(f"data.fraction={fraction!r} is not allowed: use a number in (0, 1]")
-
-
-def test_test_batches_cover_every_image_once_in_order():
-    dm = SyntheticDataModule(num_images=21, batch_size=8)
-    dm.setup("test")
-    batches = list(dm.test_dataloader())
-    assert len(dm.test_dataloader()) == 3 and [len(x) for x, _ in batches] == [8, 8, 5]
-    assert torch.equal(torch.cat([x for x, _ in batches]), dm.images)
-    assert torch.equal(torch.cat([y for _, y in batches]), dm.labels)
-
-
-def test_synthetic_classes_keep_their_colour_across_seeds():
-    a, b = SyntheticDataModule(num_images=64, seed=1), SyntheticDataModule(num_images=64, seed=2)
-    a.setup(), b.setup()
-    assert not torch.equal(a.images, b.images)
-
-    def square_colour(dm, label):  # the most common pixel colour of that class's images is the square's
-        pixels = dm.images[dm.labels == label].permute(0, 2, 3, 1).reshape(-1, 3)
-        values, counts = pixels.unique(dim=0, return_counts=True)
-        return values[counts.argmax()].tolist()
-
-    shared = set(a.labels.tolist()) & set(b.labels.tolist())
-    assert shared and all(square_colour(a, c) == square_colour(b, c) for c in shared)
+        SyntheticDataModule(**kwargs)
+    assert str(err.value) == named

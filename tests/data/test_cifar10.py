@@ -1,17 +1,18 @@
+"""CIFAR-10 from the official pickle layout (src/data/cifar10.py): pixels, splits, checksums, download,
+and the fixed training subset of data.fraction."""
+
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import pickle
 
 import numpy as np
 import pytest
 import torch
-from torchvision.io import write_jpeg, write_png
 
-from src.data import CIFAR10DataModule, ImageFolderDataModule, ShuffledBatches, SyntheticDataModule
+from src.data import CIFAR10DataModule
 from src.data import cifar10 as cifar10_module
-from src.data import image_folder as image_folder_module
-from src.data.base import to_model_range
+from src.data.cifar10 import FOLDER, SPLITS, write_pickle_layout
 from src.utils.errors import DataError
 from tests.helpers import write_cifar10
 
@@ -19,6 +20,18 @@ from tests.helpers import write_cifar10
 def first_batch(dm):
     images, labels = next(iter(dm.train_dataloader()))
     return dm.on_after_batch_transfer((images, labels), 0)
+
+
+def test_the_layout_writer_spreads_a_split_over_its_official_files(tmp_path):
+    images = np.arange(7 * 3 * 32 * 32, dtype=np.int64).astype(np.uint8).reshape(7, 3, 32, 32)
+    folder = write_pickle_layout(tmp_path, "train", images, np.arange(7) % 10)
+    assert folder == tmp_path / FOLDER
+    assert sorted(p.name for p in folder.iterdir()) == sorted(name for name, _ in SPLITS["train"])
+    with open(folder / "data_batch_1", "rb") as f:
+        entry = pickle.load(f, encoding="bytes")
+    assert entry[b"data"].shape == (2, 3 * 32 * 32) and entry[b"labels"] == [0, 1]  # 7 over 5: 2,2,1,1,1
+    loaded, labels, _ = cifar10_module.read_split(folder, "train")
+    assert torch.equal(loaded, torch.from_numpy(images)) and labels.tolist() == list(range(7))
 
 
 def test_cifar10_layout_dtype_and_pixels(tmp_path):
@@ -79,92 +92,15 @@ def test_missing_data_tries_download_then_one_clear_error(tmp_path, monkeypatch)
     assert "cifar-10-batches-py" in message and "data_batch_1" in message and "\n" not in message
 
 
-def test_flip_mirrors_some_images_and_only_mirrors():
-    images = torch.arange(32, dtype=torch.uint8).repeat(64, 3, 32, 1)  # left-right asymmetric
-    plain = to_model_range(images, hflip=False)
-    flipped = to_model_range(images, hflip=True)
-    same = (flipped == plain).flatten(1).all(1)
-    mirrored = (flipped == plain.flip(3)).flatten(1).all(1)
-    assert torch.all(same | mirrored)
-    assert same.any() and mirrored.any()
-    assert torch.equal(to_model_range(images, hflip=False), plain)
-
-
-def test_batches_shard_across_ranks_and_reshuffle_per_epoch():
-    images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1)
-    labels = torch.arange(40)
-    epoch = {"n": 0}
-    ranks = [
-        ShuffledBatches(images, labels, 5, seed=3, rank=r, world_size=2, epoch_fn=lambda: epoch["n"])
-        for r in (0, 1)
-    ]
-    seen = [torch.cat([y for _, y in loader]) for loader in ranks]
-    assert len(ranks[0]) == 4
-    assert set(seen[0].tolist()).isdisjoint(seen[1].tolist())
-    assert sorted(torch.cat(seen).tolist()) == list(range(40))
-    epoch["n"] = 1
-    assert not torch.equal(torch.cat([y for _, y in ranks[0]]), seen[0])
-
-
-def test_batch_larger_than_data_is_a_clear_error():
-    with pytest.raises(DataError, match="data.batch_size=64"):
-        ShuffledBatches(torch.zeros(10, 3, 32, 32, dtype=torch.uint8), torch.zeros(10), 64)
-
-
-def make_image_folder(root: Path) -> None:
-    for c, name in enumerate(["cats", "dogs"]):
-        (root / name).mkdir(parents=True)
-        for i in range(3):
-            image = torch.full(
-                (
-                    3,
-                    40 + 8 * i,
-                    48,
-                ),
-                60 * c + 10 * i,
-                dtype=torch.uint8,
-            )
-            if i % 2:
-                write_png(image, str(root / name / f"{i}.png"))
-            else:
-                write_jpeg(image, str(root / name / f"{i}.jpg"))
-
-
-def test_image_folder_resizes_caches_and_invalidates(tmp_path, monkeypatch):
-    root = tmp_path / "images"
-    make_image_folder(root)
-    dm = ImageFolderDataModule(path=str(root), batch_size=2, resolution=32)
-    dm.setup("fit")
-    assert tuple(dm.images.shape) == (6, 3, 32, 32) and dm.images.dtype == torch.uint8
-    assert dm.labels.tolist() == [0, 0, 0, 1, 1, 1]
-    caches = list(root.glob(".ganlab-cache-32px-*.pt"))
-    assert len(caches) == 1
-
-    def no_decoding(*args, **kwargs):
-        raise AssertionError("decoded although the cache is valid")
-
-    monkeypatch.setattr(image_folder_module, "decode_resized", no_decoding)
-    again = ImageFolderDataModule(path=str(root), batch_size=2, resolution=32)
-    again.setup("fit")
-    assert torch.equal(again.images, dm.images)
-
-    monkeypatch.undo()
-    write_png(torch.zeros(3, 32, 32, dtype=torch.uint8), str(root / "dogs" / "new.png"))
-    changed = ImageFolderDataModule(path=str(root), batch_size=2, resolution=32)
-    changed.setup("fit")
-    assert len(changed.images) == 7
-    assert len(list(root.glob(".ganlab-cache-32px-*.pt"))) == 1  # the stale cache was replaced
-
-
-def test_empty_image_folder_is_a_clear_error(tmp_path):
-    (tmp_path / "empty" / "cats").mkdir(parents=True)
-    dm = ImageFolderDataModule(path=str(tmp_path / "empty"))
-    with pytest.raises(DataError, match="holds no images"):
-        dm.prepare_data()
-
-
-def test_synthetic_data_is_deterministic():
-    a, b = SyntheticDataModule(num_images=16, seed=1), SyntheticDataModule(num_images=16, seed=1)
-    a.setup(), b.setup()
-    assert torch.equal(a.images, b.images) and a.images.dtype == torch.uint8
-    assert np.unique(a.images.numpy()).size > 10
+def test_cifar10_fraction_is_a_fixed_subset_whatever_the_training_seed(tmp_path):
+    images, labels = write_cifar10(tmp_path, per_batch=40)
+    subsets = []
+    for seed in (1, 2):
+        dm = CIFAR10DataModule(data_dir=str(tmp_path), download=False, batch_size=4, fraction=0.2, seed=seed)
+        dm.setup("fit")
+        subsets.append(dm.images)
+    assert torch.equal(subsets[0], subsets[1])
+    counts = torch.bincount(torch.from_numpy(labels), minlength=10)
+    assert len(subsets[0]) == sum(round(0.2 * int(c)) for c in counts if c > 0)
+    full = torch.from_numpy(images)
+    assert all((full == img).flatten(1).all(1).any() for img in subsets[0])  # real images, not copies

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from src.augment import POLICIES, DiffAugment, color, cutout, diff_augment, parse_policy, translation
+from src.gan.diffaugment import POLICIES, DiffAugment, color, cutout, diff_augment, parse_policy, translation
 from src.utils.errors import ConfigError
 
 

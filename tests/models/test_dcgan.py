@@ -1,10 +1,13 @@
+"""The DCGAN nets (src/models/dcgan.py): depth from the resolution, the paper's layers and init, D norms."""
+
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from src.models import DCGANDiscriminator, DCGANGenerator
-from src.models.dcgan import num_stride2_blocks
+from src.models.dcgan import check_resolution, num_stride2_blocks
 from src.utils.errors import ConfigError
 
 
@@ -39,7 +42,40 @@ def test_dcgan_initialisation():
     assert abs(scales.mean().item() - 1.0) < 0.01 and abs(scales.std().item() - 0.02) < 0.01
 
 
-@pytest.mark.parametrize("resolution", [16, 48, 100])
-def test_bad_resolution(resolution):
-    with pytest.raises(ConfigError, match=f"data.resolution={resolution}"):
-        DCGANGenerator(resolution=resolution)
+@pytest.mark.parametrize("resolution", [16, 48, 100, "32"])
+def test_bad_resolution_is_one_line(resolution):
+    for make in (DCGANGenerator, DCGANDiscriminator):
+        with pytest.raises(ConfigError) as err:
+            make(resolution=resolution)
+        message = str(err.value)
+        assert message == f"data.resolution={resolution!r} is not allowed: use a power of two >= 32"
+    assert check_resolution(64) == 64
+
+
+@pytest.mark.parametrize("norm,kind", [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm), ("none", None)])
+def test_dcgan_discriminator_norm_option(norm, kind):
+    d = DCGANDiscriminator(base_width=8, norm=norm)
+    norms = [m for m in d.modules() if isinstance(m, (nn.BatchNorm2d, nn.GroupNorm))]
+    if kind is None:
+        assert norms == []
+        assert all(m.bias is not None for m in list(d.net)[2:-1] if isinstance(m, nn.Conv2d))
+    else:
+        assert len(norms) == 2 and all(type(m) is kind for m in norms)
+    if norm == "layer":  # one group: normalised over (C, H, W) per sample, i.e. layer norm
+        assert all(m.num_groups == 1 for m in norms)
+    assert tuple(d(torch.randn(3, 3, 32, 32)).shape) == (3,)
+
+
+@pytest.mark.parametrize(
+    "make,named",
+    [
+        (lambda: DCGANGenerator(latent_dim=0), "model.generator.latent_dim=0 is not allowed"),
+        (lambda: DCGANGenerator(base_width=2.5), "model.generator.base_width=2.5 is not allowed"),
+        (lambda: DCGANDiscriminator(base_width=0), "model.discriminator.base_width=0 is not allowed"),
+        (lambda: DCGANDiscriminator(norm="group"), "model.discriminator.norm='group' is unknown: use one of"),
+    ],
+)
+def test_bad_arguments_are_one_line_naming_the_key(make, named):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert str(err.value).startswith(named) and "\n" not in str(err.value)

@@ -19,7 +19,11 @@ def test_hparams_and_metric_columns_land_in_the_run_folder(tmp_path):
     accumulator = EventAccumulator(str(tmp_path))
     accumulator.Reload()
     content = accumulator.PluginTagToContent("hparams")
-    assert set(content) == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
+    assert set(content) == {
+        "_hparams_/experiment",
+        "_hparams_/session_start_info",
+        "_hparams_/session_end_info",
+    }
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
     values = {k: v.number_value or v.string_value for k, v in start.session_start_info.hparams.items()}
     assert values == {"seed": 3, "model.lr_g": 2e-4, "model.generator.base_width": 8}

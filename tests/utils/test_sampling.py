@@ -8,8 +8,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 from torchvision.io import read_image
 
-from src.generate import generate
 from src.gan import GAN
+from src.generate import generate
 from src.metrics.features import generator_features
 from src.utils.sampling import CHUNK, batch_ranges, index_normal, index_randint
 from tests.helpers import CONFIG_DIR, TinyFeatures

@@ -1,0 +1,66 @@
+"""`python -m src.generate`: the grid, the single images and the interpolation strip of a checkpoint,
+and a class for conditional models only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+from torchvision.io import read_image
+
+from src.generate import generate
+from src.train import train
+from src.utils.errors import ConfigError
+from tests.helpers import CONFIG_DIR
+
+
+def generate_cfg(out_dir: Path | None, *overrides: str) -> DictConfig:
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="generate", overrides=list(overrides))
+    if out_dir is not None:
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(out_dir)
+    return cfg
+
+
+def test_generate_writes_grid_images_and_interpolation(fid_run, tmp_path):
+    cfg = generate_cfg(tmp_path / "gen", f"ckpt_path={fid_run.last_ckpt}", "n_images=5", "grid_size=3")
+    out = generate(cfg)
+    assert out == fid_run.run_dir / "generated" / "last"  # beside the run the checkpoint came from
+    assert sorted(p.name for p in (out / "images").glob("*.png")) == [f"{i:05d}.png" for i in range(5)]
+    grid = read_image(str(out / "grid.png"))
+    strip = read_image(str(out / "interpolation.png"))
+    assert grid.shape[1] == grid.shape[2] == 3 * 32 + 4 * 2  # 3x3 images with 2 px padding
+    assert strip.shape[2] == 10 * 32 + 11 * 2 and strip.shape[1] == 8 * 32 + 9 * 2
+
+
+def test_generate_refuses_a_class_for_an_unconditional_model_and_a_missing_checkpoint(fid_run, tmp_path):
+    with pytest.raises(ConfigError, match=r"^class_label=3 is not allowed: use null \(this model is not"):
+        generate(generate_cfg(tmp_path, f"ckpt_path={fid_run.last_ckpt}", "class_label=3"))
+    with pytest.raises(ConfigError, match=r"^ckpt_path='/nowhere.ckpt' is not a file"):
+        generate(generate_cfg(tmp_path, "ckpt_path=/nowhere.ckpt"))
+
+
+def test_generate_takes_a_class_for_conditional_models_only(compose_cfg, tmp_path):
+    cfg = compose_cfg(
+        "+experiment=smoke",
+        "model=cdcgan",
+        "trainer.max_epochs=-1",
+        "trainer.max_steps=2",
+        "callbacks.samples=null",
+        "trainer.enable_progress_bar=false",
+    )
+    with open_dict(cfg):
+        cfg.model.generator.base_width = cfg.model.discriminator.base_width = 4
+    train(cfg)
+    ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
+    out = tmp_path / "gen"
+    assert (
+        generate(generate_cfg(None, f"ckpt_path={ckpt}", "n_images=2", "class_label=3", f"out_dir={out}"))
+        == out
+    )
+    assert (out / "grid.png").is_file() and len(list((out / "images").glob("*.png"))) == 2
+    with pytest.raises(ConfigError, match="class_label=10 is not allowed: use 0..9"):
+        generate(generate_cfg(None, f"ckpt_path={ckpt}", "class_label=10"))
