@@ -78,8 +78,7 @@ def fit(cfg: DictConfig, reseed: int | None = None) -> L.Trainer:
     if trainer.logger and not ckpt_path:
         log_hparams(trainer.logger, cfg)
     log.info("run folder: %s", cfg.paths.output_dir)
-    # our own checkpoints hold RNG states (Python tuples, NumPy arrays): not a weights-only file
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=False)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     return trainer
 
 

@@ -66,7 +66,9 @@ class SignalDuringFeatures(FeatureNetwork):
 
     def __init__(self, at_call: int, signum: int = signal.SIGKILL):
         super().__init__("tiny-signalling", "test", has_logits=False)
-        self.net, self.calls, self.at_call, self.signum = TinyFeatures(), 0, at_call, signum
+        with torch.random.fork_rng():  # TinyFeatures seeds itself: keep the run's random stream as it is
+            self.net = TinyFeatures()
+        self.calls, self.at_call, self.signum = 0, at_call, signum
         self.first_run = not any(a.startswith("ckpt_path=") for a in sys.argv)  # resumed: no fault
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, None]:

@@ -97,4 +97,3 @@ def write_tiny_feature_network(path: Path) -> Path:
     """Save TinyFeatures as TorchScript, the format of the fid-helper weights."""
     torch.jit.script(TinyFeatures().eval()).save(str(path))
     return path
-

@@ -9,6 +9,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
+from omegaconf import open_dict
 
 from src.gan.losses import ALL_LOSSES
 from src.train import build
@@ -57,7 +58,7 @@ def test_course_experiments_exist():
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_composes_and_builds(compose_cfg, name):
     cfg = compose_cfg(f"+experiment={name}")
-    datamodule, model, _ = build(cfg)
+    datamodule, model, *_ = build(cfg)
     assert cfg.task_name == name
     images = model.sample(2)
     assert tuple(images.shape) == (2, 3, cfg.data.resolution, cfg.data.resolution)
@@ -181,6 +182,17 @@ BAD = [
         "callbacks.classifier_metrics.ckpt_path=/no/such.ckpt",
         "callbacks.classifier_metrics.ckpt_path='/no/such.ckpt'",
     ),
+    ("trainer.max_epochs=abc", "trainer.max_epochs='abc'"),
+    ("trainer.max_epochs=0", "trainer.max_epochs=0"),
+    ("trainer.max_steps=0", "trainer.max_steps=0"),
+    ("trainer.log_every_n_steps=0", "trainer.log_every_n_steps=0"),
+    ("seed=abc", "seed='abc'"),
+    ("data=image_folder", "data.path is not set"),
+    ("guard.on_nonfinite=ignore", "guard.on_nonfinite='ignore'"),
+    ("callbacks.checkpoint.every_n_steps=-1", "callbacks.checkpoint.every_n_steps=-1"),
+    ("callbacks.fid.n_samples=1", "callbacks.fid.n_samples=1"),
+    ("callbacks.fid.kid_subset_size=10000", "callbacks.fid.kid_subset_size=10000 is not allowed with"),
+    ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt' is missing"),
 ]
 
 
@@ -225,6 +237,40 @@ def test_data_dir_follows_the_environment(compose_cfg, monkeypatch):
 
 def test_building_reads_no_data(compose_cfg, tmp_path):
     cfg = compose_cfg(f"data.data_dir={tmp_path / 'no-cifar'}", "data.download=false")
-    datamodule, model, trainer = build(cfg)  # CIFAR-10 is missing: only training would notice
+    datamodule, model, trainer, _ = build(cfg)  # CIFAR-10 is missing: only training would notice
     assert datamodule.images is None and not (tmp_path / "no-cifar").exists()
     assert isinstance(model.generator, torch.nn.Module) and trainer.max_epochs == cfg.trainer.max_epochs
+
+
+# --- checkpoints that cannot continue this run
+
+
+def saved_checkpoint(cfg, tmp_path, **budget) -> str:
+    """Train the smoke run for one epoch and return its last.ckpt."""
+    from src.train import train
+
+    with open_dict(cfg):
+        cfg.trainer.max_epochs = 1
+        cfg.trainer.enable_progress_bar = False
+    train(cfg)
+    return f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
+
+
+def test_checkpoints_that_cannot_continue_are_one_line(compose_cfg, tmp_path):
+    last = saved_checkpoint(compose_cfg("+experiment=smoke"), tmp_path)
+    cases = [
+        ((f"ckpt_path={tmp_path}",), f"ckpt_path={str(tmp_path)!r} is a folder"),
+        (
+            (f"ckpt_path={last}", "model.generator.base_width=16"),
+            f"ckpt_path={last!r} holds another architecture than this config (generator.net.0.weight",
+        ),
+        ((f"ckpt_path={last}", "trainer.max_epochs=1"), "trainer.max_epochs=1 but"),
+    ]
+    for overrides, named in cases:
+        message = str(build_error(compose_cfg("+experiment=smoke", *overrides)))
+        assert message.startswith(named) and "\n" not in message, message
+    assert "has trained 1 epochs already: use trainer.max_epochs > 1" in message
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(open(last, "rb").read()[:500])
+    message = str(build_error(compose_cfg("+experiment=smoke", f"ckpt_path={truncated}")))
+    assert "is not a readable checkpoint" in message and "\n" not in message

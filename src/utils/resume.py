@@ -75,9 +75,9 @@ def load_checked(ckpt_path: str, model: nn.Module) -> dict[str, Any]:
     path = Path(ckpt_path)
     if not path.is_file():
         what = "a folder" if path.is_dir() else "missing"
-        raise ConfigError(f"ckpt_path={ckpt_path!r} is {what}: give a .ckpt file (or resume=<run folder>)")
+        raise ConfigError(f"ckpt_path={ckpt_path!r} is {what}: use a .ckpt file (or resume=<run folder>)")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         state = checkpoint["state_dict"]
     except Exception as exc:  # truncated, not a checkpoint, or not one of ours
         reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__

@@ -19,12 +19,23 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def missing_keys(cfg: DictConfig, prefix: str = "") -> list[str]:
+    """Keys still set to `???`, found without resolving any interpolation."""
+    found = []
+    for key in cfg:
+        if OmegaConf.is_missing(cfg, key):
+            found.append(f"{prefix}{key}")
+        elif not OmegaConf.is_interpolation(cfg, key) and isinstance(cfg[key], DictConfig):
+            found += missing_keys(cfg[key], f"{prefix}{key}.")
+    return sorted(found)
+
+
 def validate_run(cfg: DictConfig) -> None:
     """What every entry point needs: no required value left unset, a whole-number seed."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    missing = missing_keys(cfg)
     if missing:
         hint = " (the folder of class sub-folders of images)" if missing[0] == "data.path" else ""
-        raise ConfigError(f"{missing[0]} is not set: give {missing[0]}=...{hint}")
+        raise ConfigError(f"{missing[0]} is not set: use {missing[0]}=...{hint}")
     if "seed" in cfg and not _whole(cfg.seed):
         raise ConfigError(f"seed={cfg.seed!r} is not allowed: use a whole number")
 
