@@ -271,6 +271,6 @@ def test_checkpoints_that_cannot_continue_are_one_line(compose_cfg, tmp_path):
         assert message.startswith(named) and "\n" not in message, message
     assert "has trained 1 epochs already: use trainer.max_epochs > 1" in message
     truncated = tmp_path / "truncated.ckpt"
-    truncated.write_bytes(open(last, "rb").read()[:500])
+    truncated.write_bytes(Path(last).read_bytes()[:500])
     message = str(build_error(compose_cfg("+experiment=smoke", f"ckpt_path={truncated}")))
     assert "is not a readable checkpoint" in message and "\n" not in message
