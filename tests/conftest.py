@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from omegaconf import DictConfig, open_dict
 from tests.helpers import (
     CONFIG_DIR,
     FID_EPOCHS,
-    PROJECT_ROOT,
     SMALL_CLASSIFIER_NET,
+    run_module,
     write_tiny_feature_network,
 )
 
@@ -32,12 +31,13 @@ TEST_THREADS = int(os.environ.setdefault("OMP_NUM_THREADS", "1"))
 torch.set_num_threads(TEST_THREADS)
 
 
-def compose_into(output_dir: Path, *overrides: str) -> DictConfig:
-    """conf/config.yaml with overrides, the run written into output_dir."""
+def compose_into(output_dir: Path | None, *overrides: str, config_name: str = "config") -> DictConfig:
+    """conf/<config_name>.yaml with overrides, the run written into output_dir (None: left as is)."""
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=list(overrides))
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
+        cfg = compose(config_name=config_name, overrides=list(overrides))
+    if output_dir is not None:
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(output_dir)
     return cfg
 
 
@@ -56,15 +56,7 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run `python -m src.train ARGS` from the project root, as a user would."""
 
     def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0"}
-        return subprocess.run(
-            [sys.executable, "-m", "src.train", *args],
-            cwd=PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        return run_module("src.train", *args, timeout=timeout)
 
     return _run
 

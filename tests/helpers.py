@@ -97,3 +97,19 @@ def write_tiny_feature_network(path: Path) -> Path:
     """Save TinyFeatures as TorchScript, the format of the fid-helper weights."""
     torch.jit.script(TinyFeatures().eval()).save(str(path))
     return path
+
+
+def run_module(module: str, *args: str, env: dict | None = None, timeout: float = 600):
+    """Run `python -m <module> ARGS` from the project root, as a user would (one-line errors on)."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -4,37 +4,24 @@ checkpoint, the real-data floor, and one line for a missing checkpoint."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
 from src.evaluate import evaluate
 from src.utils.runtime import USER_ERROR_EXIT, run_or_exit
-from tests.helpers import CONFIG_DIR, PROJECT_ROOT
+from tests.conftest import compose_into
+from tests.helpers import run_module
 
 
 def evaluate_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "src.evaluate", *args],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "HYDRA_FULL_ERROR": "0"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_module("src.evaluate", *args)
 
 
 def evaluate_cfg(output_dir: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="evaluate", overrides=list(overrides))
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-    return cfg
+    return compose_into(output_dir, *overrides, config_name="evaluate")
 
 
 def small_protocol(fid_run, cache: Path) -> list[str]:

@@ -6,23 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 from torchvision.io import read_image
 
 from src.generate import generate
 from src.train import train
 from src.utils.errors import ConfigError
-from tests.helpers import CONFIG_DIR
+from tests.conftest import compose_into
 
 
 def generate_cfg(out_dir: Path | None, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="generate", overrides=list(overrides))
-    if out_dir is not None:
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(out_dir)
-    return cfg
+    return compose_into(out_dir, *overrides, config_name="generate")
 
 
 def test_generate_writes_grid_images_and_interpolation(fid_run, tmp_path):

@@ -18,7 +18,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.utils.atomic_io import TMP_PREFIX
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, run_module
 
 pytestmark = pytest.mark.slow
 
@@ -33,14 +33,7 @@ STEPS = 96
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "src.train", *args],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_module("src.train", *args, env=env)
 
 
 def fault(name: str, key: str = "fault", **kwargs: object) -> list[str]:
