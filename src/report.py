@@ -3,8 +3,9 @@
 For each job folder (one with `.hydra/overrides.yaml`) it reads the job's overrides and the last
 value of every scalar in its TensorBoard event files, and writes into the sweep folder:
 
-- report.csv and report.md: one row per job: the swept overrides, the other overrides, then the
-  final value of every scalar (the table is also printed);
+- report.csv and report.md: one row per job: its status (ok, failed: why, or no results: a job
+  still running or killed), the swept overrides, the other overrides, then the final value of
+  every scalar (the table is also printed);
 - report_<metric>.png: the chosen metric against each hyper-parameter that differs between jobs.
 
 The default metric is `metrics/fid` when the runs logged it, else `metrics/fid_cnn`, else `loss/g`.
@@ -22,9 +23,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from src.utils.errors import GanlabError
 from src.utils.runtime import exit_with_error
+from src.utils.sweep import failed_jobs
 
 DEFAULT_METRICS = ("metrics/fid", "metrics/fid_cnn", "loss/g")
 JOB_COLUMN = "job"
+STATUS_COLUMN = "status"
 
 
 def read_overrides(job_dir: Path) -> dict[str, str]:
@@ -59,12 +62,18 @@ def collect(sweep_dir: Path) -> list[dict[str, object]]:
         raise GanlabError(
             f"{str(sweep_dir)!r} holds no job folders: give a sweep folder, outputs/multirun/<sweep>"
         )
-    return [{JOB_COLUMN: job_number[job], **read_overrides(job), **final_scalars(job)} for job in jobs]
+    failures = failed_jobs(sweep_dir)
+    rows = []
+    for job in jobs:
+        scalars = final_scalars(job)
+        status = f"failed: {failures[job]}" if job in failures else "ok" if scalars else "no results"
+        rows.append({JOB_COLUMN: job_number[job], STATUS_COLUMN: status, **read_overrides(job), **scalars})
+    return rows
 
 
 def swept_keys(rows: list[dict[str, object]], metrics: set[str]) -> list[str]:
     """Override keys whose value differs between jobs (the hyper-parameters of the sweep)."""
-    keys = [k for k in columns(rows) if k != JOB_COLUMN and k not in metrics]
+    keys = [k for k in columns(rows) if k not in (JOB_COLUMN, STATUS_COLUMN) and k not in metrics]
     return [k for k in keys if len({str(r.get(k, "")) for r in rows}) > 1]
 
 
@@ -137,8 +146,8 @@ def report(sweep_dir: Path, metric: str | None = None) -> tuple[list[dict[str, o
             f"--metric {metric!r} was not logged by these jobs: use one of {', '.join(sorted(metrics))}"
         )
     params = swept_keys(rows, metrics)
-    fixed = [k for k in columns(rows) if k != JOB_COLUMN and k not in metrics and k not in params]
-    keys = [JOB_COLUMN, *params, *fixed, *sorted(metrics)]
+    fixed = [k for k in columns(rows) if k not in (JOB_COLUMN, STATUS_COLUMN, *metrics, *params)]
+    keys = [JOB_COLUMN, STATUS_COLUMN, *params, *fixed, *sorted(metrics)]
     table = to_markdown(rows, keys)
     write_csv(rows, keys, sweep_dir / "report.csv")
     (sweep_dir / "report.md").write_text(table)

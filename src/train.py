@@ -10,18 +10,22 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import hydra
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, open_dict
 
 from src.callbacks.checkpoints import LastCheckpoint
+from src.utils import signals
 from src.utils.hparams import log_hparams
 from src.utils.nonfinite import NonFiniteError
 from src.utils.resume import LAST, check_can_continue, checkpoint_to_resume, load_checked, resume_argv
 from src.utils.runtime import exit_with_error, prepare_run, run_or_exit, user_error
+from src.utils.signals import StopRequested
+from src.utils.sweep import in_multirun, objective, run_sweep_job
 from src.utils.validation import validate_config
 
 log = logging.getLogger(__name__)
@@ -31,10 +35,19 @@ def build_callbacks(cfg: DictConfig) -> list[L.Callback]:
     return [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
 
 
+def build_plugins(cfg: DictConfig) -> list[Any]:
+    """The plugins of `cfg.trainer`, plus, inside a SLURM job, Lightning's SLURM environment without
+    its own requeue handler: stop and pre-emption signals have one owner, src/utils/signals.py."""
+    plugins = [instantiate(p) for p in cfg.trainer.get("plugins") or []]
+    if SLURMEnvironment.detect():
+        plugins.append(SLURMEnvironment(auto_requeue=False))
+    return plugins
+
+
 def build_trainer(cfg: DictConfig) -> L.Trainer:
     """The Trainer of `cfg.trainer` with the callbacks and the logger (if any) of the config."""
     logger = instantiate(cfg.logger) if cfg.get("logger") else False
-    return instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger)
+    return instantiate(cfg.trainer, callbacks=build_callbacks(cfg), logger=logger, plugins=build_plugins(cfg))
 
 
 class Run(NamedTuple):
@@ -82,7 +95,7 @@ def fit(cfg: DictConfig, reseed: int | None = None) -> L.Trainer:
     return trainer
 
 
-def train(cfg: DictConfig) -> L.Trainer:
+def fit_guarded(cfg: DictConfig) -> L.Trainer:
     """Fit the model described by `cfg`; returns the Trainer (its state holds the final step).
 
     A NaN/Inf stops the run (NonFiniteError); with `guard.on_nonfinite=rollback` the run goes back to
@@ -94,6 +107,8 @@ def train(cfg: DictConfig) -> L.Trainer:
             return fit(cfg, reseed)
         except Exception as exc:
             err = user_error(exc)
+            if isinstance(err, StopRequested):
+                signals.hand_over(err)  # under SLURM this may requeue the job (and exit)
             if not isinstance(err, NonFiniteError):
                 raise
             last = Path(cfg.paths.output_dir) / LAST
@@ -111,9 +126,18 @@ def train(cfg: DictConfig) -> L.Trainer:
                 cfg.ckpt_path = str(last)
 
 
+def train(cfg: DictConfig) -> float | None:
+    """Fit, then return the final value of `cfg.optimized_metric` (None when it is not set): what a
+    sweeper such as Optuna (`hparams_search=optuna`) optimises."""
+    trainer = fit_guarded(cfg)
+    return objective(trainer.callback_metrics, cfg.get("optimized_metric"))
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def hydra_main(cfg: DictConfig) -> None:
-    run_or_exit(train, cfg)
+def hydra_main(cfg: DictConfig) -> float | None:
+    if in_multirun():  # one failing job is recorded in its folder; the others go on
+        return run_sweep_job(train, cfg)
+    return run_or_exit(train, cfg)
 
 
 def main() -> None:

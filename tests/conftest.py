@@ -106,9 +106,9 @@ def fid_run(tmp_path_factory) -> FIDRun:
         f"metrics.cache_dir={root / 'cache'}",
         "metrics.allow_download=false",
     )
-    from src.train import train
+    from src.train import fit_guarded
 
-    return FIDRun(cfg, train(cfg), weights)
+    return FIDRun(cfg, fit_guarded(cfg), weights)
 
 
 @pytest.fixture(scope="session")

@@ -247,12 +247,12 @@ def test_building_reads_no_data(compose_cfg, tmp_path):
 
 def saved_checkpoint(cfg, tmp_path, **budget) -> str:
     """Train the smoke run for one epoch and return its last.ckpt."""
-    from src.train import train
+    from src.train import fit_guarded
 
     with open_dict(cfg):
         cfg.trainer.max_epochs = 1
         cfg.trainer.enable_progress_bar = False
-    train(cfg)
+    fit_guarded(cfg)
     return f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
 
 

@@ -10,7 +10,7 @@ from omegaconf import DictConfig, open_dict
 from torchvision.io import read_image
 
 from src.generate import generate
-from src.train import train
+from src.train import fit_guarded
 from src.utils.errors import ConfigError
 from tests.conftest import compose_into
 
@@ -48,7 +48,7 @@ def test_generate_takes_a_class_for_conditional_models_only(compose_cfg, tmp_pat
     )
     with open_dict(cfg):
         cfg.model.generator.base_width = cfg.model.discriminator.base_width = 4
-    train(cfg)
+    fit_guarded(cfg)
     ckpt = f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
     out = tmp_path / "gen"
     assert (

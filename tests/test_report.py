@@ -12,6 +12,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from src.report import report
 from src.utils.errors import GanlabError
+from src.utils.sweep import FAILURE_FILE
 from tests.helpers import PROJECT_ROOT
 
 
@@ -47,14 +48,28 @@ def test_table_holds_overrides_and_last_values(sweep):
     ]
     assert rows[0]["experiment"] == "mlp_vs_dcgan" and rows[0]["trainer.max_steps"] == "100"
     lines = table.splitlines()
-    assert lines[0] == "| job | model | experiment | trainer.max_steps | loss/d | loss/g |"
-    assert lines[2] == "| 0 | mlp_gan | mlp_vs_dcgan | 100 | 1.5 | 5 |"
+    assert lines[0] == "| job | status | model | experiment | trainer.max_steps | loss/d | loss/g |"
+    assert lines[2] == "| 0 | ok | mlp_gan | mlp_vs_dcgan | 100 | 1.5 | 5 |"
     with open(sweep / "report.csv") as f:
         written = list(csv.DictReader(f))
     assert [(r["model"], float(r["loss/g"])) for r in written] == [("mlp_gan", 5.0), ("dcgan", 2.0)]
     assert (sweep / "report.md").read_text() == table
     png = sweep / "report_loss_g.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_failed_and_unfinished_jobs_are_listed_not_missing(sweep):
+    fake_job(sweep, "2_model=cdcgan", ["model=cdcgan"], {})
+    (sweep / "2_model=cdcgan" / FAILURE_FILE).write_text("error: model.latent_dim=0 is not allowed\n")
+    fake_job(sweep, "3_model=mlp_gan,seed=1", ["model=mlp_gan", "seed=1"], {})  # killed before a step
+    rows, table = report(sweep, metric="loss/g")
+    assert [(r["job"], r["status"]) for r in rows] == [
+        ("0", "ok"),
+        ("1", "ok"),
+        ("2", "failed: model.latent_dim=0 is not allowed"),
+        ("3", "no results"),
+    ]
+    assert "| 2 | failed: model.latent_dim=0 is not allowed |  |  | cdcgan |" in table
 
 
 def test_fid_is_the_default_metric_when_logged(sweep):
@@ -88,7 +103,7 @@ def test_command_line_prints_the_table(sweep):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[2].startswith("| 0 | mlp_gan |")
+    assert result.stdout.splitlines()[2].startswith("| 0 | ok | mlp_gan |")
 
 
 def test_job_folders_nested_by_a_path_override_are_found(tmp_path):

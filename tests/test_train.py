@@ -1,5 +1,5 @@
 """Training runs of `src.train`: the CLI as a user types it (smoke run, sweeps, DDP, one-line errors),
-and each model, loss and preset of the family for a few steps through `train(cfg)`."""
+and each model, loss and preset of the family for a few steps through `fit_guarded(cfg)`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from src.gan import GAN
 from src.gan.losses import ALL_LOSSES, hinge_d, hinge_g
 from src.report import report
-from src.train import train
+from src.train import fit_guarded
 from src.utils.runtime import USER_ERROR_EXIT, run_or_exit
 from tests.helpers import RecordStartStep, write_tiny_feature_network
 
@@ -179,7 +179,7 @@ def exit_line(cfg, capsys) -> str:
     """What the entry points print for a user error: exactly one line on stderr, and exit status 2."""
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
-        run_or_exit(train, cfg)
+        run_or_exit(fit_guarded, cfg)
     assert exit_.value.code == USER_ERROR_EXIT
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
@@ -200,12 +200,12 @@ def test_sync_batchnorm_on_cpu_is_refused_before_launch(compose_cfg, capsys):
     assert not Path(cfg.paths.output_dir, "checkpoints").exists()
 
 
-# --- train(cfg): resuming, checkpoints, data.fraction
+# --- fit_guarded(cfg): resuming, checkpoints, data.fraction
 
 
 def test_resume_continues_at_the_saved_step(compose_cfg):
     cfg = compose_cfg("+experiment=smoke", "trainer.max_epochs=-1", "trainer.max_steps=8", *QUIET)
-    first = train(cfg)
+    first = fit_guarded(cfg)
     assert first.global_step == 8
     ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert torch.load(ckpt, weights_only=False)["global_step"] == 8
@@ -215,7 +215,7 @@ def test_resume_continues_at_the_saved_step(compose_cfg):
     )
     with open_dict(resumed_cfg):
         resumed_cfg.callbacks.recorder = {"_target_": "tests.helpers.RecordStartStep"}
-    second = train(resumed_cfg)
+    second = fit_guarded(resumed_cfg)
     (recorder,) = [cb for cb in second.callbacks if isinstance(cb, RecordStartStep)]
     assert recorder.start_step == 8
     assert second.global_step == 12
@@ -234,7 +234,7 @@ def test_data_fraction_trains_on_the_subset(compose_cfg):
     cfg = compose_cfg(*TINY, "data.fraction=0.25", "trainer.max_steps=-1", "trainer.max_epochs=1")
     with open_dict(cfg):
         cfg.callbacks = {}
-    trainer = train(cfg)
+    trainer = fit_guarded(cfg)
     assert len(trainer.datamodule.images) == pytest.approx(0.25 * 128, abs=5)  # per-class rounding
     assert trainer.global_step == len(trainer.datamodule.images) // 16
 
@@ -261,7 +261,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_trains_with_finite_losses(compose_cfg, case):
     cfg = compose_cfg(*TINY, *CASES[case])
-    trainer = train(cfg)
+    trainer = fit_guarded(cfg)
     assert trainer.global_step == 4
     loss = cfg.model.loss
     assert (trainer.lightning_module.d_loss, trainer.lightning_module.g_loss) == ALL_LOSSES[loss]
@@ -276,6 +276,6 @@ def test_trains_with_finite_losses(compose_cfg, case):
 @pytest.mark.parametrize("preset", ["sngan", "cdcgan", "wgan_gp"])
 def test_presets_train_at_smoke_size(compose_cfg, preset):
     cfg = compose_cfg(f"+experiment=[smoke,{preset}]", *TINY[1:])
-    trainer = train(cfg)
+    trainer = fit_guarded(cfg)
     assert trainer.global_step == 4
     assert all(math.isfinite(float(trainer.logged_metrics[k])) for k in ("loss/d", "loss/g"))

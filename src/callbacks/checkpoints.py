@@ -26,7 +26,7 @@ from lightning.pytorch.callbacks import Checkpoint
 
 from src.utils import signals
 from src.utils.atomic_io import remove_stale_temp_files
-from src.utils.checks import non_negative
+from src.utils.checks import non_negative, positive_int
 from src.utils.errors import GanlabError
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,21 @@ class LastCheckpoint(Checkpoint):
 
     A `Checkpoint` callback, so Lightning adds no default ModelCheckpoint of its own beside it."""
 
-    def __init__(self, dirpath: str, every_n_steps: int = 500, filename: str = "last.ckpt"):
+    def __init__(
+        self,
+        dirpath: str,
+        every_n_steps: int = 500,
+        filename: str = "last.ckpt",
+        signal_sync_every_n_steps: int = 10,
+    ):
         non_negative(every_n_steps, "callbacks.checkpoint.every_n_steps", zero_means="only at epoch ends")
+        positive_int(signal_sync_every_n_steps, "callbacks.checkpoint.signal_sync_every_n_steps")
         self.dirpath, self.filename = Path(dirpath), filename
         self.every_n_steps = int(every_n_steps)
+        self.signal_sync_every_n_steps = int(signal_sync_every_n_steps)
         self.saved_step: int | None = None
         self._in_step = False
+        self._stopping = False  # a stop signal was seen and saved: stop at the next safe point
         self._training = False  # from the first step on: before it, a failure must not overwrite last.ckpt
         self._rng_to_restore: dict[str, Any] | None = None
         self.reseed: int | None = None  # set by a rollback: continue with another seed
@@ -101,6 +110,10 @@ class LastCheckpoint(Checkpoint):
         signals.raise_if_pending(lambda: f"before step {trainer.global_step}")
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        # a stop signal seen after the previous step: last.ckpt holds that step, and Lightning has
+        # logged its metrics since (stopping at the step's end would lose them from the curves)
+        if self._stopping:
+            signals.raise_if_pending(lambda: f"after step {trainer.global_step}: {self.path} holds that step")
         self._in_step = True
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
@@ -108,15 +121,28 @@ class LastCheckpoint(Checkpoint):
         step = trainer.global_step
         if self.every_n_steps and step % self.every_n_steps == 0:
             self.save(trainer)
-        if signals.pending() is not None:
+        if self._stop_signal(trainer, step) is not None:
             self.save(trainer)
-            signals.raise_if_pending(lambda: f"after step {step}: {self.path} holds that step")
+            self._stopping = True  # stop before the next step, once this one is logged
+
+    def _stop_signal(self, trainer: L.Trainer, step: int) -> int | None:
+        """The pending stop signal. Under DDP the ranks agree on it every `signal_sync_every_n_steps`
+        steps (one tiny all-reduce), so all of them save and stop after the same step; a rank that
+        stopped alone would leave the others waiting in their next all-reduce."""
+        if trainer.world_size <= 1:
+            return signals.pending()
+        if step % self.signal_sync_every_n_steps:
+            return None
+        agreed = signals.agreed_pending(trainer.strategy)
+        if agreed is not None:
+            signals.request(signals.pending() or agreed)
+        return agreed
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.save(trainer)
+        self.save(trainer, again=True)  # the loops' epoch-end state, even if this step was saved
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.save(trainer)
+        self.save(trainer, again=True)
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
@@ -131,12 +157,12 @@ class LastCheckpoint(Checkpoint):
             log.warning("could not save %s at the stop: %s", self.path, err)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._training = False
+        self._training = self._stopping = False
         signals.uninstall()
 
-    def save(self, trainer: L.Trainer) -> None:
-        """Write last.ckpt for the current step (once per step)."""
-        if self.saved_step == trainer.global_step and self.path.is_file():
+    def save(self, trainer: L.Trainer, again: bool = False) -> None:
+        """Write last.ckpt for the current step (once per step, unless `again`)."""
+        if not again and self.saved_step == trainer.global_step and self.path.is_file():
             return
         trainer.save_checkpoint(self.path, weights_only=False)  # everything: this is the one to resume
         self.saved_step = trainer.global_step

@@ -21,6 +21,19 @@ def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:
     return otherwise
 
 
+def gpu_job(accelerator: str, on_gpu: Any, on_cpu: Any) -> Any:
+    """A cluster job's request: `on_cpu` for `trainer.accelerator=cpu`, else `on_gpu` (`auto` asks for
+    GPUs: the submitting login node often has none, the compute node it asks for does)."""
+    return on_cpu if accelerator == "cpu" else on_gpu
+
+
+def metric_direction(name: str | None) -> str:
+    """`maximize` for metrics where higher is better (src/utils/sweep.py), else `minimize`."""
+    from src.utils.sweep import metric_direction as direction  # sweep imports Hydra's sweeper types
+
+    return direction(name) if name else "minimize"
+
+
 def unique_dir(path: str) -> str:
     """`path`, created now; if another run took it first (same second), `path_2`, `path_3`, ...
 
@@ -37,5 +50,7 @@ def unique_dir(path: str) -> str:
 
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("if_gpu", if_gpu, replace=True)
+    OmegaConf.register_new_resolver("gpu_job", gpu_job, replace=True)
+    OmegaConf.register_new_resolver("metric_direction", metric_direction, replace=True)
     # cached: Hydra reads hydra.run.dir more than once, and each read must give the same folder
     OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True, use_cache=True)

@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from src.classifier import ClassifierMetricsCallback
 from src.gan import GAN
-from src.train import train
+from src.train import fit_guarded
 from src.utils.errors import ConfigError
 
 TINY = [
@@ -38,7 +38,7 @@ def events(run_dir: Path) -> EventAccumulator:
 @pytest.mark.parametrize("model", ["cdcgan", "dcgan"])
 def test_callback_logs_the_metrics_every_epoch(compose_cfg, classifier_ckpt, model):
     cfg = compose_cfg(*TINY, f"model={model}", f"callbacks.classifier_metrics.ckpt_path={classifier_ckpt}")
-    train(cfg)
+    fit_guarded(cfg)
     acc = events(Path(cfg.paths.output_dir))
     scalars = set(acc.Tags()["scalars"])
     assert {"metrics/fid_cnn", "metrics/class_entropy"} <= scalars

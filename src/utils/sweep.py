@@ -1,0 +1,107 @@
+"""Sweeps that survive their jobs: a failing job is recorded in its folder and the others go on.
+
+A job of a sweep (`-m`, any launcher) that fails writes `failure.txt` in its folder (the one-line
+reason first, then the traceback of an unexpected error) and returns NaN, which Optuna counts as a
+failed trial. When the sweep ends, `SweepSummary` (a Hydra callback, conf/hydra/default.yaml) names
+the failed jobs and exits non-zero. `python -m src.report` lists them as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from src.utils.errors import ConfigError
+from src.utils.runtime import exit_with_error, user_error
+from src.utils.signals import StopRequested
+
+log = logging.getLogger(__name__)
+
+FAILURE_FILE = "failure.txt"
+SWEEP_FAILED_EXIT = 1
+# metrics where higher is better; every other logged metric (FID, KID, losses) is minimised
+MAXIMIZED_METRICS = ("metrics/class_entropy", "metrics/class_acc", "D(x)", "train/acc", "test/acc")
+
+
+def in_multirun() -> bool:
+    """True inside a job of a Hydra sweep (`-m`)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def metric_direction(name: str) -> str:
+    """`maximize` or `minimize` for a logged metric name: what an optimiser should do with it."""
+    return "maximize" if name in MAXIMIZED_METRICS else "minimize"
+
+
+def objective(logged: Mapping[str, Any], name: str | None) -> float | None:
+    """The final value of metric `name` among the run's logged metrics (None when `name` is None)."""
+    if name is None:
+        return None
+    if name not in logged:
+        allowed = ", ".join(sorted(logged)) or "none"
+        raise ConfigError(f"optimized_metric={name!r} was not logged by this run: logged are {allowed}")
+    return float(logged[name])
+
+
+def record_failure(job_dir: Path, err: BaseException) -> str:
+    """Write the job's failure.txt; returns its one-line reason."""
+    found = user_error(err)
+    reason = str(found) if found is not None else f"{type(err).__name__}: {err}"
+    text = f"error: {reason}\n"
+    if found is None:
+        text += "\n" + "".join(traceback.format_exception(err))
+    job_dir.mkdir(parents=True, exist_ok=True)
+    (job_dir / FAILURE_FILE).write_text(text)
+    return reason
+
+
+def run_sweep_job(task: Callable[[DictConfig], float | None], cfg: DictConfig) -> float | None:
+    """Run one sweep job: a failure is recorded and becomes NaN, so the sweep goes on. A stop by
+    signal still exits (128 + N), so that the scheduler requeues or ends the job as it asked."""
+    job_dir = Path(cfg.paths.output_dir)
+    (job_dir / FAILURE_FILE).unlink(missing_ok=True)  # a requeued or rerun job starts clean
+    try:
+        return task(cfg)
+    except Exception as err:
+        found = user_error(err)
+        if isinstance(found, StopRequested):
+            exit_with_error(found, found.exit_code)
+        reason = record_failure(job_dir, err)
+        log.error("job failed: %s (%s)", reason, job_dir / FAILURE_FILE)
+        return math.nan
+
+
+def failed_jobs(sweep_dir: Path) -> dict[Path, str]:
+    """Job folder -> one-line reason, for every job of the sweep that recorded a failure."""
+    failures = {}
+    for path in sorted(sweep_dir.glob(f"**/{FAILURE_FILE}")):
+        first = path.read_text().splitlines()[:1]
+        failures[path.parent] = first[0].removeprefix("error: ") if first else "unknown"
+    return failures
+
+
+class SweepSummary(Callback):
+    """At the end of a sweep: one line per failed job, then a non-zero exit if any failed."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        failures = failed_jobs(sweep_dir)
+        if not failures:
+            return
+        for job_dir, reason in failures.items():
+            log.error("failed: %s: %s", job_dir.name, reason)
+        total = len(list(sweep_dir.glob("**/.hydra/overrides.yaml")))
+        exit_with_error(
+            f"{len(failures)} of {total} sweep jobs failed (see failure.txt in each): "
+            + ", ".join(p.name for p in failures),
+            SWEEP_FAILED_EXIT,
+        )
