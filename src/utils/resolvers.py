@@ -9,6 +9,8 @@ import torch
 from omegaconf import OmegaConf
 
 GPU_ACCELERATORS = ("gpu", "cuda")
+# logged metrics where higher is better; every other one is minimised
+MAXIMIZED_METRICS = ("metrics/class_entropy", "metrics/class_acc", "D(x)", "train/acc", "test/acc")
 
 
 def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:
@@ -28,10 +30,9 @@ def gpu_job(accelerator: str, on_gpu: Any, on_cpu: Any) -> Any:
 
 
 def metric_direction(name: str | None) -> str:
-    """`maximize` for metrics where higher is better (src/utils/sweep.py), else `minimize`."""
-    from src.utils.sweep import metric_direction as direction  # sweep imports Hydra's sweeper types
-
-    return direction(name) if name else "minimize"
+    """`maximize` for a logged metric where higher is better, else `minimize` (FID, KID, losses):
+    the direction a sweeper optimises `optimized_metric` in (conf/hparams_search/optuna.yaml)."""
+    return "maximize" if name in MAXIMIZED_METRICS else "minimize"
 
 
 def unique_dir(path: str) -> str:

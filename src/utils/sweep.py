@@ -28,18 +28,11 @@ log = logging.getLogger(__name__)
 
 FAILURE_FILE = "failure.txt"
 SWEEP_FAILED_EXIT = 1
-# metrics where higher is better; every other logged metric (FID, KID, losses) is minimised
-MAXIMIZED_METRICS = ("metrics/class_entropy", "metrics/class_acc", "D(x)", "train/acc", "test/acc")
 
 
 def in_multirun() -> bool:
     """True inside a job of a Hydra sweep (`-m`)."""
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def metric_direction(name: str) -> str:
-    """`maximize` or `minimize` for a logged metric name: what an optimiser should do with it."""
-    return "maximize" if name in MAXIMIZED_METRICS else "minimize"
 
 
 def objective(logged: Mapping[str, Any], name: str | None) -> float | None:

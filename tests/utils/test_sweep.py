@@ -9,7 +9,8 @@ import torch
 import yaml
 
 from src.utils.errors import ConfigError
-from src.utils.sweep import FAILURE_FILE, failed_jobs, metric_direction, objective, record_failure
+from src.utils.resolvers import metric_direction
+from src.utils.sweep import FAILURE_FILE, failed_jobs, objective, record_failure
 from tests.helpers import run_module
 
 
