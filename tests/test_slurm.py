@@ -23,8 +23,18 @@ from tests.helpers import PROJECT_ROOT, SaveRankWeights, run_module
 
 pytestmark = pytest.mark.slow
 
-START_SCRIPT = Path(
-    os.environ.get("GANLAB_SLURM_START", PROJECT_ROOT.parent / "shared" / "slurm" / "start-local-slurm.sh")
+# the workplace's cluster script: beside the checkout (../shared) or at its usual place
+START_SCRIPT = next(
+    (
+        path
+        for path in (
+            Path(os.environ.get("GANLAB_SLURM_START", "/nonexistent")),
+            PROJECT_ROOT.parent / "shared" / "slurm" / "start-local-slurm.sh",
+            Path("/work/shared/slurm/start-local-slurm.sh"),
+        )
+        if path.is_file()
+    ),
+    PROJECT_ROOT.parent / "shared" / "slurm" / "start-local-slurm.sh",
 )
 SLURM = ["hydra/launcher=slurm", "hydra.launcher.partition=debug", "hydra.launcher.timeout_min=10"]
 QUIET = ["trainer.enable_progress_bar=false"]

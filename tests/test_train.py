@@ -115,7 +115,7 @@ def test_sweeps_make_one_folder_and_tensorboard_run_per_job_and_one_report(run_c
         ("dcgan", "12"),
     ]
     assert all(math.isfinite(r["loss/g"]) for r in rows)
-    assert table.splitlines()[0].startswith("| job | model")
+    assert table.splitlines()[0].startswith("| job | status | model")
     checkpoints = [torch.load(job / "checkpoints" / "last.ckpt", weights_only=False) for job in jobs]
     assert [c["global_step"] for c in checkpoints] == [4] * 4  # the same budget for every job
     first_layers = [tuple(c["state_dict"]["generator.net.0.weight"].shape) for c in checkpoints]
