@@ -131,6 +131,7 @@ def test_ddp_on_two_cpu_processes_ends_with_identical_weights(run_cli, tmp_path)
     result = run_cli(
         "+experiment=smoke",
         "callbacks=default",  # with FID: every rank must take part, or the run hangs
+        "callbacks.fid.enabled=true",
         "callbacks.fid.n_samples=32",
         "callbacks.fid.batch_size=16",
         "callbacks.fid.kid_subsets=2",
