@@ -50,6 +50,10 @@ def unique_dir(path: str) -> str:
 
 
 def register_resolvers() -> None:
+    from src.utils.naming import job_name, run_name
+
+    OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+    OmegaConf.register_new_resolver("job_name", job_name, replace=True)
     OmegaConf.register_new_resolver("if_gpu", if_gpu, replace=True)
     OmegaConf.register_new_resolver("gpu_job", gpu_job, replace=True)
     OmegaConf.register_new_resolver("metric_direction", metric_direction, replace=True)
