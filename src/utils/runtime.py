@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import lightning as L
@@ -73,3 +75,17 @@ def run_or_exit(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
         if found is None:
             raise
         exit_with_error(found, getattr(found, "exit_code", USER_ERROR_EXIT))
+
+
+def remove_if_unused(run_dir: Path) -> bool:
+    """Remove a failed run's folder when it holds nothing of its own: only Hydra's `.hydra/` and log
+    files (a bad value, a missing data set). A folder with anything else (a checkpoint, events, a
+    resumed run's history) is kept untouched. Returns whether it was removed."""
+    if not run_dir.is_dir():
+        return False
+    for path in run_dir.rglob("*"):
+        inside_hydra = path.relative_to(run_dir).parts[0] == ".hydra"
+        if path.is_file() and not inside_hydra and path.suffix != ".log":
+            return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True
