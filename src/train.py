@@ -23,7 +23,7 @@ from src.utils import signals
 from src.utils.hparams import log_hparams
 from src.utils.nonfinite import NonFiniteError
 from src.utils.resume import LAST, check_can_continue, checkpoint_to_resume, load_checked, resume_argv
-from src.utils.runtime import exit_with_error, prepare_run, remove_if_unused, run_or_exit, user_error
+from src.utils.runtime import exit_with_error, prepare_run, run_or_exit, user_error
 from src.utils.signals import StopRequested
 from src.utils.sweep import in_multirun, objective, run_sweep_job
 from src.utils.validation import validate_config
@@ -137,12 +137,7 @@ def train(cfg: DictConfig) -> float | None:
 def hydra_main(cfg: DictConfig) -> float | None:
     if in_multirun():  # one failing job is recorded in its folder; the others go on
         return run_sweep_job(train, cfg)
-    try:
-        return run_or_exit(train, cfg)
-    except SystemExit as stop:
-        if stop.code and remove_if_unused(Path(cfg.paths.output_dir)):  # outputs/runs/ keeps real runs
-            log.info("removed %s: the run failed before writing anything", cfg.paths.output_dir)
-        raise
+    return run_or_exit(train, cfg)
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
 """Names of run and sweep-job folders, and which keys a job changed: what TensorBoard shows first.
 
 A run folder says what ran: `<time>_<experiment or task>[_<overrides>]`, e.g.
-`2026-12-02_15-30-00_lr_half_latent_dim=50`; a sweep job's folder puts the swept keys first,
-`3_latent_dim=256,lr_g=0.0001`, so the value that differs is what a TensorBoard card shows before
-it cuts the name. Keys are shortened to their last part when that stays unambiguous.
+`2026-12-02_15-30-00_lr_half_latent_dim:50`; a sweep job's folder puts the swept keys first,
+`3_latent_dim:256+lr_g:0.0001`, so the value that differs is what a TensorBoard card shows before
+it cuts the name. Keys are shortened to their last part when that stays unambiguous. `key:value`
+items joined by `+` (not Hydra's `key=value,...`): a path with `=` or `,` could not be given back
+on the command line (`python -m src.evaluate ckpt_path=<job>/checkpoints/last.ckpt`); for the same
+reason any other character but letters, digits and `._-@` in a value becomes `-`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 import sys
 from typing import Any
 
+KV_SEP, ITEM_SEP = ":", "+"
+_UNSAFE = re.compile(r"[^\w.@-]")
 MAX_NAME = 80  # characters of overrides in a folder name (the full list is in .hydra/overrides.yaml)
 EXPERIMENT_KEYS = ("+experiment", "experiment", "++experiment")
 # an override list as Hydra joins it (item_sep ","): split before each `key=`, never inside a value
@@ -55,7 +60,7 @@ def _ordered(items: list[tuple[str, str]], first: list[str]) -> list[tuple[str, 
 
 def _joined(items: list[tuple[str, str]]) -> str:
     names = short_keys([k for k, _ in items])
-    text = ",".join(f"{names[k]}={v}" for k, v in items)
+    text = ITEM_SEP.join(f"{names[k]}{KV_SEP}{_UNSAFE.sub('-', v)}" for k, v in items)
     return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "~"
 
 

@@ -67,13 +67,17 @@ def exit_with_error(message: object, code: int = USER_ERROR_EXIT) -> NoReturn:
 
 def run_or_exit(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
     """Run an entry point's task; a user error becomes one line on stderr and its exit code (2 for a
-    bad value, 3 for a diverged run, 128 + N for a stop by signal N)."""
+    bad value, 3 for a diverged run, 128 + N for a stop by signal N). A run folder the failed task
+    left with nothing of its own in it is removed (outputs/ keeps only real runs)."""
     try:
         return task(cfg)
     except Exception as err:
         found = user_error(err)
         if found is None:
             raise
+        output_dir = OmegaConf.select(cfg, "paths.output_dir", default=None)
+        if output_dir:
+            remove_if_unused(Path(output_dir))
         exit_with_error(found, getattr(found, "exit_code", USER_ERROR_EXIT))
 
 
