@@ -15,10 +15,11 @@ from typing import Any
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
+from tensorboard.plugins.hparams import plugin_data_pb2
 from torch.utils.tensorboard.summary import hparams
 from torch.utils.tensorboard.writer import FileWriter
 
-from src.utils.naming import job_overrides
+from src.utils.naming import job_overrides, swept_keys
 
 # Scalars shown as columns next to each run's hyper-parameters (their last logged value).
 HPARAM_METRICS = (
@@ -83,11 +84,26 @@ def full_config(cfg: DictConfig) -> dict[str, Any]:
         return OmegaConf.to_container(cfg, resolve=False)  # type: ignore[return-value]
 
 
+def mark_differing(experiment: Any, keys: list[str]) -> None:
+    """Set `differs` on these hparam columns of an experiment summary. TensorBoard orders HPARAMS's
+    columns by (not differs, name) and shows the first few: unmarked, a swept `model.latent_dim`
+    would sit behind `data.*`, hidden until ticked."""
+    value = experiment.value[0]
+    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+    for info in data.experiment.hparam_infos:
+        info.differs = info.name in keys
+    value.metadata.plugin_data.content = data.SerializeToString()
+
+
 @rank_zero_only
 def log_hparams(logger: TensorBoardLogger, cfg: DictConfig) -> None:
-    """Declare the run's hparams and the metric columns; the columns fill from the logged scalars."""
+    """Declare the run's hparams and the metric columns; the columns fill from the logged scalars.
+    The keys that tell runs apart (a sweep's swept keys, else the run's overrides) come first."""
     logger.log_hyperparams(full_config(cfg))  # hparams.yaml only (no hp_metric, no summary)
-    experiment, session_start, session_end = hparams(run_hparams(cfg), {m: 0.0 for m in HPARAM_METRICS})
+    overrides = job_overrides()
+    flat = run_hparams(cfg, overrides)
+    experiment, session_start, session_end = hparams(flat, {m: 0.0 for m in HPARAM_METRICS})
+    mark_differing(experiment, swept_keys() or [k for k, _ in overrides])
     writer = FileWriter(logger.log_dir, filename_suffix=".hparams")
     for summary in (experiment, session_start, session_end):
         writer.add_summary(summary)

@@ -20,6 +20,9 @@ KNOWN_WARNINGS = (
     (r"`torch\.jit\.load` is deprecated", FutureWarning, r"torch\.jit\._serialization"),
     # Lightning's hint to prepend `srun`: cluster jobs go through hydra/launcher=slurm, which does
     (r"The `srun` command is available on your system but is not used", Warning, r""),
+    # Lightning's advice for epochs shorter than log_every_n_steps: the GAN module logs every epoch's
+    # last step anyway (src/gan/module.py), so such runs do have curves
+    (r"The number of training batches \(\d+\) is smaller than the logging interval", Warning, r""),
 )
 
 

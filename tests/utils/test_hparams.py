@@ -52,3 +52,20 @@ def test_hparams_metric_columns_and_hparams_yaml_land_in_the_run_folder(tmp_path
     assert [m.name.tag for m in experiment.metric_infos] == list(HPARAM_METRICS)
     assert not accumulator.Tags()["scalars"]  # no placeholder values on the curves
     assert yaml.safe_load((tmp_path / "hparams.yaml").read_text()) == CFG  # the whole config, not {}
+
+
+def test_the_swept_key_is_marked_as_differing_so_tensorboard_shows_it_first(tmp_path, monkeypatch):
+    import sys
+
+    from src.utils import hparams as hparams_module
+
+    monkeypatch.setattr(sys, "argv", ["src.train", "-m", "model.latent_dim=50,100"])
+    monkeypatch.setattr(hparams_module, "job_overrides", lambda: [("model.latent_dim", "50")])
+    logger = TensorBoardLogger(save_dir=str(tmp_path), name="", version="", default_hp_metric=False)
+    log_hparams(logger, OmegaConf.create(CFG))
+    accumulator = EventAccumulator(str(tmp_path))
+    accumulator.Reload()
+    content = accumulator.PluginTagToContent("hparams")["_hparams_/experiment"]
+    infos = plugin_data_pb2.HParamsPluginData.FromString(content).experiment.hparam_infos
+    assert [i.name for i in infos if i.differs] == ["model.latent_dim"]
+    assert infos[0].name == "model.latent_dim"
