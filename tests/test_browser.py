@@ -238,12 +238,6 @@ def test_headless_chromium_renders_the_loss_charts_samples_and_hparams(served):
     assert "<tb-webapp" in dom, dom[:2000]
 
 
-@pytest.mark.xfail(
-    reason="the HPARAMS table shows its first 5 columns and TensorBoard sorts them by (not differs, name): "
-    "the experiment summary written by src/utils/hparams.py marks no column `differs`, so data.* come first "
-    "and the swept key is listed but not shown (the order of the keys in the summary is not kept)",
-    strict=False,
-)
 def test_the_swept_key_is_among_the_columns_the_hparams_table_shows(served):
     # TensorBoard 2.21's back end sorts the columns by (not differs, name) (backend_context.py:
     # _sort_and_reduce_to_hparams_limit); its front end (_computeHParams) displays the first 5. Without
