@@ -25,7 +25,7 @@ smoke:  ## a few steps on CPU with generated data (no download)
 bench:  ## training images/s: plain PyTorch loop vs ganlab default vs +perf=fast; options with ARGS="..."
 	$(PY) benchmarks/throughput.py $(ARGS)
 
-test:  ## the whole test suite (CPU, makes its own tiny data; under 3 minutes on 2 cores)
+test:  ## the whole test suite (CPU, makes its own tiny data; about 15 minutes on 2 cores, SLURM and browser checks included)
 	$(PY) -m pytest -q $(ARGS)
 
 test-fast:  ## the test suite without the slow tests (subprocess CLIs, torch.compile, DDP, the benchmark)
