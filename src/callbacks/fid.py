@@ -2,10 +2,10 @@
 
 Every `every_n_epochs` epochs (null: only at the end) and at the end, each rank generates its share
 of the samples and computes their features; the features are all-gathered so that every rank
-computes the same score
-(a metric computed on rank 0 alone would leave the others waiting in a collective). The score is
-logged as `metrics/fid` (EMA generator) and, when asked, `metrics/fid_raw`, and put in
-`trainer.callback_metrics`, where BestCheckpoint reads it (also after the end-of-training score).
+computes the same score (a metric computed on rank 0 alone would leave the others waiting in a
+collective). The score is logged as `metrics/fid` (EMA generator) and, when asked, `metrics/fid_raw`,
+and put in `trainer.callback_metrics`, where BestCheckpoint reads it (also after the end-of-training
+score).
 
 `enabled=false` (the default on a machine without a GPU, where the Inception pass runs at a few
 images per second) keeps the callback in the run but makes it say so once and do nothing else.
