@@ -102,7 +102,7 @@ def test_sweeps_make_one_folder_and_tensorboard_run_per_job_and_one_report(run_c
     jobs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
     # the swept keys first (the command line's, then the experiment's sweeper params), keys shortened
     names = [
-        f"{i}_latent_dim={dim},model={model},callbacks=no_metrics,batch_size=16,num_images=64"
+        f"{i}_latent_dim:{dim}+model:{model}+callbacks:no_metrics+batch_size:16+num_images:64"
         for i, (model, dim) in enumerate([("mlp_gan", 8), ("mlp_gan", 12), ("dcgan", 8), ("dcgan", 12)])
     ]
     assert [p.name[: len(n)] for p, n in zip(jobs, names)] == names
