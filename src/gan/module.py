@@ -26,7 +26,7 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from src.gan.diffaugment import DiffAugment
-from src.gan.ema import check_ema, ema_decay, update_ema_
+from src.utils.ema import check_ema, ema_decay, update_ema_
 from src.gan.losses import get_loss, gradient_penalty
 from src.gan.perf import (
     adam_options,
