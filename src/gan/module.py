@@ -26,7 +26,6 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from src.gan.diffaugment import DiffAugment
-from src.utils.ema import check_ema, ema_decay, update_ema_
 from src.gan.losses import get_loss, gradient_penalty
 from src.gan.perf import (
     adam_options,
@@ -37,7 +36,9 @@ from src.gan.perf import (
 )
 from src.gan.spectral_norm import apply_spectral_norm
 from src.utils.checks import boolean, in_range, non_negative, positive, positive_int
+from src.utils.ema import check_ema, ema_decay, update_ema_
 from src.utils.errors import ConfigError
+from src.utils.modules import record_module_class
 from src.utils.nonfinite import NonFiniteError, NonFiniteTracker, first_nonfinite_parameter
 from src.utils.sampling import index_normal, index_randint
 
@@ -262,7 +263,9 @@ class GAN(L.LightningModule):
         self.nonfinite.start(self.global_step, self.device)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse to write a diverged model: every checkpoint (last, periodic, best) is finite."""
+        """Name the class (generate/evaluate load it as such); refuse to write a diverged model: every
+        checkpoint (last, periodic, best) is finite."""
+        record_module_class(checkpoint, self)
         self.nonfinite.check()
         bad = first_nonfinite_parameter(self)
         if bad is not None:

@@ -1,4 +1,4 @@
-"""Plain nn.Modules: generators, discriminators, the DDPM U-Net and the course's classifier net, built from a few numbers.
+"""Plain nn.Modules: generators, discriminators, the DDPM U-Net and the course classifier net.
 
 Each net checks its own arguments; none knows of Lightning, losses, training or data."""
 
