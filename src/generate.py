@@ -69,7 +69,9 @@ def generate(cfg: DictConfig) -> Path:
     # the interpolation's end points come from a seed of their own, apart from the samples'
     t = torch.linspace(0, 1, cfg.interpolation_steps, device=device)
     ends = model.latent_codes(2 * cfg.interpolation_rows, seed=cfg.seed + INTERPOLATION_SEED_OFFSET)
-    codes = torch.cat([slerp(ends[2 * r], ends[2 * r + 1], t) for r in range(cfg.interpolation_rows)])
+    flat = ends.flatten(1)  # slerp works on vectors: a diffusion model's x_T is an image
+    codes = torch.cat([slerp(flat[2 * r], flat[2 * r + 1], t) for r in range(cfg.interpolation_rows)])
+    codes = codes.reshape(-1, *ends.shape[1:])
     strip = model.generate(codes, label, ema=ema, **options)
     save_image(make_grid(to_unit_range(strip).cpu(), nrow=cfg.interpolation_steps), out / "interpolation.png")
     return out
