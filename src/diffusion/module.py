@@ -272,10 +272,12 @@ class DDPM(L.LightningModule):
             decay = min(decay, (1 + step) / (EMA_WARMUP_OFFSET + step))
         return decay
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """One EMA step after each optimizer step (host numbers only)."""
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """Adam's step, then one EMA step (host numbers only). Here rather than in a batch-end hook:
+        callbacks' batch-end hooks (LastCheckpoint's save) run before the module's."""
+        super().optimizer_step(*args, **kwargs)
         if self.unet_ema is not None:
-            update_ema_(self.unet_ema, self.unet, self.ema_decay_at(self.global_step))
+            update_ema_(self.unet_ema, self.unet, self.ema_decay_at(self.global_step + 1))
 
     def on_train_start(self) -> None:
         self.nonfinite.start(self.global_step, self.device)

@@ -4,16 +4,20 @@ checkpoints name their class and resume exactly, bad values are one line, and th
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
+from omegaconf import open_dict
 
 from src.diffusion import DDPM
 from src.evaluate import kid_subset_size_for
 from src.gan import GAN
 from src.generate import generate
 from src.train import build, fit_guarded
+from src.utils import signals
 from src.utils.errors import ConfigError
 from src.utils.modules import MODULE_KEY, checkpoint_class, load_module
 from src.utils.runtime import user_error
@@ -106,26 +110,38 @@ def test_the_default_loss_group_leaves_gans_as_they_were(tmp_path):
     assert compose_into(tmp_path, "loss=hinge").model.loss == "hinge"
 
 
+class StopAtStep(L.Callback):
+    """Requests a stop (as SIGTERM would) after batch `step`: LastCheckpoint saves it and stops."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        if trainer.global_step == self.step:
+            signals.request(signal.SIGTERM)
+
+
 def test_checkpoints_resume_exactly_and_name_their_class(tmp_path):
-    """6 steps in one go and 3 + 3 with a resume in the middle of an epoch end bit-identical."""
+    """12 steps in one go, and 3 steps, a stop mid-epoch (8 batches an epoch), a resume to 12: the
+    same weights, EMA, Adam state and schedule, bit for bit."""
     runs = {}
-    for name, budgets in (("straight", [6]), ("resumed", [3, 6])):
+    for name in ("straight", "resumed"):
         out = tmp_path / name
-        for budget in budgets:
-            extra = [f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}"] if budget != budgets[0] else []
-            cfg = compose_into(
-                out,
-                "+experiment=ddpm_smoke",
-                "trainer.max_epochs=-1",
-                f"trainer.max_steps={budget}",
-                *NO_EXTRAS,
-                *QUIET,
-                *extra,
-            )
-            fit_guarded(cfg)
+        base = ["+experiment=ddpm_smoke", "trainer.max_epochs=-1", "trainer.max_steps=12", *NO_EXTRAS, *QUIET]
+        if name == "resumed":
+            cfg = compose_into(out, *base)
+            with open_dict(cfg):
+                cfg.callbacks.stop = {"_target_": f"{__name__}.StopAtStep", "step": 3}
+            with pytest.raises(Exception) as err:
+                fit_guarded(cfg)
+            assert type(user_error(err.value)).__name__ == "StopRequested"
+            signals.clear()
+            base.append(f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}")
+            assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
+        fit_guarded(compose_into(out, *base))
         runs[name] = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     a, b = runs["straight"], runs["resumed"]
-    assert a["global_step"] == b["global_step"] == 6
+    assert a["global_step"] == b["global_step"] == 12
     assert a[MODULE_KEY] == "src.diffusion.module.DDPM"
     assert any(k.startswith("unet_ema.") for k in a["state_dict"])
     for key, value in a["state_dict"].items():
@@ -134,7 +150,7 @@ def test_checkpoints_resume_exactly_and_name_their_class(tmp_path):
         a["optimizer_states"][0]["state"].values(), b["optimizer_states"][0]["state"].values()
     ):
         assert all(torch.equal(state_a[k], state_b[k]) for k in state_a)
-    assert a["lr_schedulers"][0]["last_epoch"] == b["lr_schedulers"][0]["last_epoch"] == 6
+    assert a["lr_schedulers"][0]["last_epoch"] == b["lr_schedulers"][0]["last_epoch"] == 12
     model = load_module(tmp_path / "straight" / "checkpoints" / "last.ckpt", "cpu")
     assert isinstance(model, DDPM) and not model.training
 
@@ -202,3 +218,16 @@ def test_the_issues_cli_commands_train_generate_and_evaluate(tmp_path):
     result = json.loads(scored.stdout.strip().splitlines()[-1])
     assert result["fid"] > 0 and result["protocol"]["sampler"]["sampler"] == "ddim"
     assert Path(ckpt.parent / "metrics.json").is_file()
+
+
+def test_sampling_time_is_measured_for_each_sampler_of_a_diffusion_model_and_once_for_a_gan(tmp_path):
+    from src.callbacks import SamplingTime
+
+    timer = SamplingTime(n_images=2)
+    assert set(timer.measure(tiny_ddpm(timesteps=20))) == {
+        "perf/sample_s_per_image_ddim20",
+        "perf/sample_s_per_image_ddpm20",
+    }
+    gan = build(compose_into(tmp_path, "+experiment=smoke")).model
+    (seconds,) = timer.measure(gan).values()
+    assert list(timer.measure(gan)) == ["perf/sample_s_per_image"] and seconds > 0
