@@ -3,14 +3,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The PyTorch pair this project is tested with (other pairs may fail to import torchvision's ops).
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
+# Where that pair comes from: empty = pip's default (PyPI: on Linux the CUDA build, several GB);
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu gives the CPU-only build (a few hundred MB)
+TORCH_INDEX ?=
 ARGS ?=
 
 .PHONY: install train smoke bench test test-fast lint format tensorboard clean fid-weights
 
-install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools
+install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools; CPU-only torch: TORCH_INDEX=https://download.pytorch.org/whl/cpu
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install $(TORCH_PIN)
+	$(PY) -m pip install $(TORCH_PIN) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -e ".[dev]"
 
 train:  ## train the default DCGAN on CIFAR-10; pass Hydra overrides with ARGS="..."
@@ -22,7 +25,7 @@ smoke:  ## a few steps on CPU with generated data (no download)
 bench:  ## training images/s: plain PyTorch loop vs ganlab default vs +perf=fast; options with ARGS="..."
 	$(PY) benchmarks/throughput.py $(ARGS)
 
-test:  ## the whole test suite (CPU, makes its own tiny data; under 3 minutes on 2 cores)
+test:  ## the whole test suite (CPU, makes its own tiny data; about 15 minutes on 2 cores, SLURM and browser checks included)
 	$(PY) -m pytest -q $(ARGS)
 
 test-fast:  ## the test suite without the slow tests (subprocess CLIs, torch.compile, DDP, the benchmark)

@@ -92,6 +92,7 @@ def fid_run(tmp_path_factory) -> FIDRun:
         root / "run",
         "+experiment=smoke",
         "callbacks=default",
+        "callbacks.fid.enabled=true",
         f"trainer.max_epochs={FID_EPOCHS}",
         "trainer.enable_progress_bar=false",
         "callbacks.periodic_checkpoint.every_n_epochs=2",

@@ -58,3 +58,24 @@ def test_generate_takes_a_class_for_conditional_models_only(compose_cfg, tmp_pat
     assert (out / "grid.png").is_file() and len(list((out / "images").glob("*.png"))) == 2
     with pytest.raises(ConfigError, match="class_label=10 is not allowed: use 0..9"):
         generate(generate_cfg(None, f"ckpt_path={ckpt}", "class_label=10"))
+
+
+@pytest.mark.parametrize("config_name", ["generate", "evaluate"])
+def test_generate_and_evaluate_log_beside_the_checkpoints_run_not_as_new_runs(tmp_path, config_name):
+    """Their Hydra folder is <run>/<command>/<time>/ for a checkpoint of <run>/checkpoints/, without
+    a .hydra/ that src.report would take for a training job."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from tests.helpers import CONFIG_DIR
+
+    run = tmp_path / "runs" / "2026-01-01_00-00-00_smoke"
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(
+            config_name=config_name,
+            overrides=[f"ckpt_path={run}/checkpoints/last.ckpt", f"paths.log_dir={tmp_path}"],
+            return_hydra_config=True,
+        )
+    folder = Path(OmegaConf.select(cfg, "hydra.run.dir"))
+    assert folder.parent == run / config_name and folder.is_dir()
+    assert cfg.hydra.output_subdir is None

@@ -108,7 +108,7 @@ def test_a_sweep_runs_each_job_as_a_slurm_job(slurm, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     sweep = sweep_dir(tmp_path)
     jobs = job_dirs(sweep)
-    assert [re.search(r"latent_dim=(\d+)", p.name).group(1) for p in jobs] == ["8", "16"]
+    assert [re.search(r"latent_dim:(\d+)", p.name).group(1) for p in jobs] == ["8", "16"]
     for job in jobs:
         assert len(scalars(job, "loss/d")) >= 2  # each job wrote its own TensorBoard run
         assert (job / "checkpoints" / "last.ckpt").is_file()

@@ -26,7 +26,7 @@ from lightning.pytorch.callbacks import Checkpoint
 
 from src.utils import signals
 from src.utils.atomic_io import remove_stale_temp_files
-from src.utils.checks import non_negative, positive_int
+from src.utils.checks import non_negative, one_of, positive_int
 from src.utils.errors import GanlabError
 
 log = logging.getLogger(__name__)
@@ -166,3 +166,51 @@ class LastCheckpoint(Checkpoint):
             return
         trainer.save_checkpoint(self.path, weights_only=False)  # everything: this is the one to resume
         self.saved_step = trainer.global_step
+
+
+class BestCheckpoint(Checkpoint):
+    """Keeps `<dirpath>/best.ckpt`: the model at its best score of `monitor` (e.g. metrics/fid).
+
+    It looks for a new score at every epoch end and at the end of training, so any run that computed a
+    score has a best.ckpt, the end-of-training FID included. The best value is saved in its state, so
+    a resumed run only replaces best.ckpt with a better model."""
+
+    def __init__(
+        self, dirpath: str, monitor: str = "metrics/fid", mode: str = "min", filename: str = "best.ckpt"
+    ):
+        self.mode = one_of(mode, "callbacks.best_checkpoint.mode", ("min", "max"))
+        self.dirpath, self.monitor, self.filename = Path(dirpath), monitor, filename
+        self.best: float | None = None
+        self.best_step: int | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.dirpath / self.filename
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_step": self.best_step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best, self.best_step = state_dict.get("best"), state_dict.get("best_step")
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best if self.mode == "min" else value > self.best
+
+    def _consider(self, trainer: L.Trainer) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            return
+        value = float(value)  # a score logged at most once per epoch: no per-step sync
+        if not np.isfinite(value) or not self._better(value) or self.best_step == trainer.global_step:
+            return
+        self.best, self.best_step = value, trainer.global_step
+        trainer.save_checkpoint(self.path, weights_only=False)
+        log.info("%s: %s=%.4g at step %d", self.path, self.monitor, value, trainer.global_step)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._consider(trainer)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._consider(trainer)

@@ -1,10 +1,14 @@
 """FID and KID during training, against cached statistics of the training images.
 
-Every `every_n_epochs` epochs (and at the end) each rank generates its share of the samples and
-computes their features; the features are all-gathered so that every rank computes the same score
-(a metric computed on rank 0 alone would leave the others waiting in a collective). The score is
-logged as `metrics/fid` (EMA generator) and, when asked, `metrics/fid_raw`; a ModelCheckpoint that
-monitors `metrics/fid` keeps the best model.
+Every `every_n_epochs` epochs (null: only at the end) and at the end, each rank generates its share
+of the samples and computes their features; the features are all-gathered so that every rank
+computes the same score (a metric computed on rank 0 alone would leave the others waiting in a
+collective). The score is logged as `metrics/fid` (EMA generator) and, when asked, `metrics/fid_raw`,
+and put in `trainer.callback_metrics`, where BestCheckpoint reads it (also after the end-of-training
+score).
+
+`enabled=false` (the default on a machine without a GPU, where the Inception pass runs at a few
+images per second) keeps the callback in the run but makes it say so once and do nothing else.
 """
 
 from __future__ import annotations
@@ -15,21 +19,29 @@ import math
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch import Tensor
 
 from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.reference import ReferenceStats, reference_stats
 from src.metrics.scores import check_sample_counts, scores
-from src.utils.checks import positive_int
+from src.utils.checks import boolean, positive_int
 
 log = logging.getLogger(__name__)
+
+OFF_MESSAGE = (
+    "FID during training is off: no GPU here, and the Inception pass runs at a few images/s on a CPU. "
+    "Turn it on with callbacks=fid_small (500 samples against 500 training images, at the end only: "
+    "minutes on a CPU) or callbacks.fid.enabled=true (the full protocol)"
+)
 
 
 class FIDCallback(L.Callback):
     def __init__(
         self,
-        every_n_epochs: int = 5,
+        enabled: bool = True,
+        every_n_epochs: int | None = 5,
         n_samples: int = 10_000,
         n_real: int | None = None,
         batch_size: int = 250,
@@ -43,8 +55,10 @@ class FIDCallback(L.Callback):
         allow_download: bool = True,
         network: FeatureNetwork | None = None,
     ):
+        self.enabled = boolean(enabled, "callbacks.fid.enabled")
         check_sample_counts(n_samples, kid_subset_size, "callbacks.fid.")
-        positive_int(every_n_epochs, "callbacks.fid.every_n_epochs")
+        if every_n_epochs is not None:
+            positive_int(every_n_epochs, "callbacks.fid.every_n_epochs")
         positive_int(batch_size, "callbacks.fid.batch_size")
         if n_real is not None:
             positive_int(n_real, "callbacks.fid.n_real")
@@ -59,6 +73,10 @@ class FIDCallback(L.Callback):
         self.history: list[dict] = []
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if not self.enabled:
+            if trainer.is_global_zero:
+                log.info(OFF_MESSAGE)
+            return
         if self.network is None:  # missing weights fail here, before training starts
             try:
                 self.network = load_feature_network(
@@ -68,6 +86,8 @@ class FIDCallback(L.Callback):
                 raise MissingWeightsError(f"{err}; or train without FID: callbacks=no_metrics") from None
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.enabled:
+            return
         self.network = self.network.to(pl_module.device).eval()
         datamodule = trainer.datamodule
         images = datamodule.images if self.n_real is None else datamodule.images[: self.n_real]
@@ -75,7 +95,13 @@ class FIDCallback(L.Callback):
 
         def compute() -> ReferenceStats:
             return reference_stats(
-                self.network, images, name, self.cache_dir, self.batch_size, pl_module.device, progress=False
+                self.network,
+                images,
+                name,
+                self.cache_dir,
+                self.batch_size,
+                pl_module.device,
+                progress=trainer.is_global_zero,
             )
 
         if trainer.is_global_zero:
@@ -94,6 +120,7 @@ class FIDCallback(L.Callback):
             per_rank,
             self.batch_size,
             start=trainer.global_rank * per_rank,
+            progress=trainer.is_global_zero,
         )
         if trainer.world_size > 1:
             features = trainer.strategy.all_gather(features).flatten(0, 1)
@@ -135,15 +162,23 @@ class FIDCallback(L.Callback):
                 logger.experiment.add_text("metrics/protocol", f"```\n{text}\n```", trainer.global_step)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.enabled:
+            return
         epoch = trainer.current_epoch + 1
         last_epoch = trainer.max_epochs is not None and epoch == trainer.max_epochs
-        if epoch % self.every_n_epochs == 0 or last_epoch:
+        if (self.every_n_epochs and epoch % self.every_n_epochs == 0) or last_epoch:
             for name, value in self.evaluate(trainer, pl_module).items():
                 pl_module.log(name, value, on_step=False, on_epoch=True, sync_dist=False)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.last_step != trainer.global_step:  # stopped by max_steps between two evaluations
-            results = self.evaluate(trainer, pl_module)
-            if trainer.is_global_zero:
-                for logger in trainer.loggers:
-                    logger.log_metrics(results, step=trainer.global_step)
+        if not self.enabled or self.last_step == trainer.global_step:
+            return
+        # stopped by max_steps between two evaluations: self.log is not allowed here, so the score goes
+        # to the loggers directly and into callback_metrics, where BestCheckpoint (which runs after
+        # every other callback) finds it
+        results = self.evaluate(trainer, pl_module)
+        for name, value in results.items():
+            trainer.callback_metrics[name] = torch.tensor(value)
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics(results, step=trainer.global_step)

@@ -75,6 +75,17 @@ def write_pickle_layout(data_dir: Path, split: str, images: np.ndarray, labels: 
     return folder
 
 
+def remove_partial_download(archive: Path, created: list[Path]) -> None:
+    """After a failed download: the partial archive, then the folders the attempt created, if empty
+    (a failed first run must not leave an empty data/ behind; a folder that held anything is kept)."""
+    archive.unlink(missing_ok=True)
+    for folder in created:  # deepest first
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+
+
 def missing_files(root: Path, split: str) -> list[str]:
     return [name for name, _ in SPLITS[split] if not (root / name).is_file()]
 
@@ -102,12 +113,14 @@ class CIFAR10DataModule(TensorImageDataModule):
         if not missing_files(self.root, self.split):
             return
         if self.download:
+            created = [p for p in (self.data_dir, *self.data_dir.parents) if not p.exists()]
             try:
                 download_and_extract_archive(
                     CIFAR10.url, str(self.data_dir), filename=CIFAR10.filename, md5=CIFAR10.tgz_md5
                 )
             except Exception as exc:
                 log.warning("CIFAR-10 download failed: %s", exc)
+                remove_partial_download(self.data_dir / CIFAR10.filename, created)
         self._require_files()
 
     def _require_files(self) -> None:

@@ -276,6 +276,14 @@ class GAN(L.LightningModule):
         every = self.trainer.log_every_n_steps
         return every > 0 and (self.global_step + 1) % every == 0
 
+    def _is_extra_log_point(self, batch_idx: int) -> bool:
+        """The first step, each epoch's last batch and the run's last step: written even between two
+        `log_every_n_steps` points, so any run, however short, has curves (a few host syncs a run)."""
+        trainer = self.trainer
+        last_of_epoch = batch_idx == trainer.num_training_batches - 1
+        last_step = 0 < trainer.max_steps <= self.global_step + 1
+        return self.global_step == 0 or last_of_epoch or last_step
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, real_labels = batch
         if self.hparams.channels_last:
@@ -284,7 +292,10 @@ class GAN(L.LightningModule):
             real_labels = None
         n = real.shape[0]
         opt_g, opt_d = self.optimizers()
-        log_now = self._is_log_step()
+        step = self.global_step  # the step Lightning's logger gives this batch (counted before G's update)
+        lightning_logs = self._is_log_step()
+        extra_point = not lightning_logs and self._is_extra_log_point(batch_idx)
+        log_now = lightning_logs or extra_point
 
         fake_labels = self._train_labels(n)
         fake = self._g(self._train_latent(n), fake_labels)  # reused by the last D step and the G step
@@ -305,12 +316,14 @@ class GAN(L.LightningModule):
 
         if log_now:
             self.nonfinite.check()  # the losses are copied to the host for the logger anyway
-            metrics = {
+            shown = {  # also on the progress bar
                 "loss/d": loss_d,
                 "loss/g": loss_g,
-                "loss/g_over_d": loss_g / loss_d,
                 "D(x)": torch.sigmoid(d_real).mean(),
                 "D(G(z))": torch.sigmoid(d_fake).mean(),
+            }
+            metrics = {
+                "loss/g_over_d": loss_g / loss_d,
                 "grad_norm/g": self._grad_norm_g,
                 "grad_norm/d": self._grad_norm_d,
                 "lr/g": opt_g.param_groups[0]["lr"],
@@ -318,7 +331,12 @@ class GAN(L.LightningModule):
             }
             if self.hparams.gp_weight > 0:
                 metrics["loss/gp"] = self._gradient_penalty
+            self.log_dict(shown, on_step=True, on_epoch=False, batch_size=n, prog_bar=True)
             self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=n)
+            if extra_point:  # Lightning writes only every log_every_n_steps: this point goes directly
+                values = {k: float(v) for k, v in {**shown, **metrics}.items()}
+                for logger in self.loggers:
+                    logger.log_metrics(values, step=step)
 
     def _discriminator_step(
         self,

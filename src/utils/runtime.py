@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import lightning as L
@@ -65,11 +67,29 @@ def exit_with_error(message: object, code: int = USER_ERROR_EXIT) -> NoReturn:
 
 def run_or_exit(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
     """Run an entry point's task; a user error becomes one line on stderr and its exit code (2 for a
-    bad value, 3 for a diverged run, 128 + N for a stop by signal N)."""
+    bad value, 3 for a diverged run, 128 + N for a stop by signal N). A run folder the failed task
+    left with nothing of its own in it is removed (outputs/ keeps only real runs)."""
     try:
         return task(cfg)
     except Exception as err:
         found = user_error(err)
         if found is None:
             raise
+        output_dir = OmegaConf.select(cfg, "paths.output_dir", default=None)
+        if output_dir:
+            remove_if_unused(Path(output_dir))
         exit_with_error(found, getattr(found, "exit_code", USER_ERROR_EXIT))
+
+
+def remove_if_unused(run_dir: Path) -> bool:
+    """Remove a failed run's folder when it holds nothing of its own: only Hydra's `.hydra/` and log
+    files (a bad value, a missing data set). A folder with anything else (a checkpoint, events, a
+    resumed run's history) is kept untouched. Returns whether it was removed."""
+    if not run_dir.is_dir():
+        return False
+    for path in run_dir.rglob("*"):
+        inside_hydra = path.relative_to(run_dir).parts[0] == ".hydra"
+        if path.is_file() and not inside_hydra and path.suffix != ".log":
+            return False
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return True

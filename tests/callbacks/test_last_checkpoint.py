@@ -112,6 +112,7 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(reference, tmp_pa
 
 FID = [
     "callbacks=default",
+    "callbacks.fid.enabled=true",
     "callbacks.fid.every_n_epochs=1",
     "callbacks.fid.n_samples=32",
     "callbacks.fid.n_real=64",

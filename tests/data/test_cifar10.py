@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,15 +80,21 @@ def test_corrupt_file_names_the_file(tmp_path):
 def test_missing_data_tries_download_then_one_clear_error(tmp_path, monkeypatch):
     calls = []
 
-    def failing_download(*args, **kwargs):
-        calls.append(args)
+    def failing_download(url, folder, filename, **kwargs):  # as torchvision: the folder, a partial file
+        calls.append(url)
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / filename).write_bytes(b"partial")
         raise OSError("no network")
 
     monkeypatch.setattr(cifar10_module, "download_and_extract_archive", failing_download)
-    dm = CIFAR10DataModule(data_dir=str(tmp_path / "nowhere"), download=True)
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "notes.txt").write_text("mine")
+    dm = CIFAR10DataModule(data_dir=str(tmp_path / "kept" / "new" / "data"), download=True)
     with pytest.raises(DataError) as err:
         dm.prepare_data()
     assert calls, "the official archive should have been tried"
+    # the folders the attempt created are gone; the one that existed before stays with its file
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt"]
     message = str(err.value)
     assert "cifar-10-batches-py" in message and "data_batch_1" in message and "\n" not in message
 

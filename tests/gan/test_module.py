@@ -263,3 +263,26 @@ def test_sample_picks_the_ema_or_raw_generator_and_its_mode_and_leaves_both_as_t
     assert model.generator.training and model.generator_ema.training  # modes restored
     off = GAN(TINY_G, TINY_D, ema_kimg=None)
     assert off.generator_ema is None and torch.equal(off.sample(3), off.sample(3, ema=False))
+
+
+def test_a_run_shorter_than_log_every_n_steps_has_curves_and_a_progress_bar(tmp_path):
+    """log_every_n_steps=50 with 8 steps an epoch: the losses still reach TensorBoard at the first step,
+    each epoch's last batch and the last step (max_steps mid-epoch), and the bar shows them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from src.train import fit_guarded
+    from tests.conftest import compose_into
+
+    cfg = compose_into(
+        tmp_path / "run",
+        "+experiment=smoke",
+        "trainer.log_every_n_steps=50",
+        "trainer.max_steps=13",
+        "trainer.enable_progress_bar=false",
+    )
+    trainer = fit_guarded(cfg)
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    for tag in ("loss/d", "loss/g", "D(x)", "D(G(z))"):
+        assert [e.step for e in events.Scalars(tag)] == [0, 7, 12]
+    assert {"loss/d", "loss/g", "D(x)", "D(G(z))"} <= set(trainer.progress_bar_metrics)

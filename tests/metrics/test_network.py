@@ -38,14 +38,14 @@ def test_weights_from_the_environment_variable(tiny_weights, monkeypatch, tmp_pa
     assert tuple(features.shape) == (3, 16) and logits is None and not network.has_logits
 
 
-def test_missing_weights_give_one_error_listing_all_three(monkeypatch, tmp_path):
+def test_missing_weights_give_one_error_listing_every_source(monkeypatch, tmp_path):
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.setattr(network_module, "fid_helper_candidates", lambda cache: [cache / FID_HELPER_FILE])
     with pytest.raises(MissingWeightsError) as err:
         load_feature_network(cache_dir=str(tmp_path / "cache"), allow_download=False)
     message = str(err.value)
-    assert "(1)" in message and "(2)" in message and "(3)" in message and "\n" not in message
+    assert all(f"({n})" in message for n in range(1, 5)) and "\n" not in message
     assert WEIGHTS_ENV in message and "make fid-weights" in message
 
 
@@ -107,3 +107,56 @@ def test_a_torch_fidelity_state_dict_gives_logits_and_an_inception_score(tmp_pat
     result = scores(few, logits, reference, kid_subsets=2, kid_subset_size=4, is_splits=2)
     # a random net's logits are all but uniform: IS is 1 up to rounding (it is never below 1)
     assert result["is"] is not None and result["is"] >= 1.0 - 1e-9 and result["protocol"]["is"] == "2 splits"
+
+
+def _random_fidelity_state_dict(monkeypatch, path):
+    from torch_fidelity import feature_extractor_inceptionv3 as fidelity
+
+    with monkeypatch.context() as patch:
+        patch.setattr(fidelity, "load_state_dict_from_url", lambda *a, **k: {})
+        patch.setattr(fidelity.FeatureExtractorInceptionV3, "load_state_dict", lambda self, sd: None)
+        net = fidelity.FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), path)
+    return path
+
+
+def _no_download(monkeypatch):
+    from torch_fidelity import feature_extractor_inceptionv3 as fidelity
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted although local weights exist")
+
+    monkeypatch.setattr(fidelity, "load_state_dict_from_url", refuse)
+
+
+def test_torch_fidelity_weights_are_found_under_the_name_it_saves_them(monkeypatch, tmp_path, caplog):
+    """torch-fidelity 0.4 saves weights-inception-2015-12-05-6726825d.pth into torch hub's cache: found
+    there with downloads on, nothing is downloaded, and one line names the file and its sha256."""
+    from src.metrics.network import FidelityInception
+
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    saved = _random_fidelity_state_dict(
+        monkeypatch, tmp_path / "hub" / "checkpoints" / "weights-inception-2015-12-05-6726825d.pth"
+    )
+    _no_download(monkeypatch)
+    with caplog.at_level("INFO", logger="src.metrics.network"):
+        network = load_feature_network(cache_dir=str(tmp_path / "cache"), allow_download=True)
+    assert isinstance(network, FidelityInception)
+    digest = network_module.sha256_of(str(saved))
+    assert network.weights_id == f"sha256:{digest}"
+    lines = [r.getMessage() for r in caplog.records if r.name == "src.metrics.network"]
+    assert len(lines) == 1 and str(saved) in lines[0] and digest in lines[0]
+
+
+def test_local_fid_helper_weights_come_before_any_download(monkeypatch, tmp_path, tiny_weights):
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    cache = tmp_path / "cache"
+    (cache / FID_HELPER_FILE).parent.mkdir(parents=True)
+    (cache / FID_HELPER_FILE).write_bytes(tiny_weights.read_bytes())
+    monkeypatch.setattr(network_module, "fid_helper_candidates", lambda c: [c / FID_HELPER_FILE])
+    monkeypatch.setattr(network_module, "FID_HELPER_SHA256", network_module.sha256_of(str(tiny_weights)))
+    _no_download(monkeypatch)
+    assert isinstance(load_feature_network(cache_dir=str(cache), allow_download=True), TorchScriptPool3)
