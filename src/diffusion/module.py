@@ -29,6 +29,7 @@ from src.diffusion.schedule import NoiseSchedule, make_betas
 from src.utils.checks import boolean, in_range, non_negative, one_of, positive
 from src.utils.ema import update_ema_
 from src.utils.errors import ConfigError
+from src.utils.log_points import extra_point, lightning_writes, write_now
 from src.utils.modules import record_module_class
 from src.utils.nonfinite import NonFiniteError, NonFiniteTracker, first_nonfinite_parameter
 from src.utils.sampling import chunk_seed, index_normal
@@ -224,20 +225,20 @@ class DDPM(L.LightningModule):
         noise = torch.randn_like(x0)
         return F.mse_loss(self.unet(self.schedule.q_sample(x0, t, noise), t), noise)
 
-    def _is_log_step(self) -> bool:
-        every = self.trainer.log_every_n_steps
-        return every > 0 and (self.global_step + 1) % every == 0
-
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         images, _ = batch
         loss = self.diffusion_loss(images)
         self.nonfinite.update(**{"loss/mse": loss})
-        if self._is_log_step():
+        step = self.global_step  # the step Lightning's logger gives this batch
+        lightning_logs = lightning_writes(self.trainer, step)
+        extra = not lightning_logs and extra_point(self.trainer, step, batch_idx)
+        if lightning_logs or extra:
             self.nonfinite.check()  # the loss is copied to the host for the logger anyway
             lr = self.trainer.optimizers[0].param_groups[0]["lr"]
-            self.log_dict(
-                {"loss/mse": loss.detach(), "lr": lr}, on_step=True, on_epoch=False, batch_size=len(images)
-            )
+            metrics = {"loss/mse": loss.detach(), "lr": lr}
+            self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=len(images), prog_bar=True)
+            if extra:
+                write_now(self, metrics, step)
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:

@@ -231,3 +231,27 @@ def test_sampling_time_is_measured_for_each_sampler_of_a_diffusion_model_and_onc
     gan = build(compose_into(tmp_path, "+experiment=smoke")).model
     (seconds,) = timer.measure(gan).values()
     assert list(timer.measure(gan)) == ["perf/sample_s_per_image"] and seconds > 0
+
+
+def test_a_diffusion_run_shorter_than_log_every_n_steps_has_a_loss_curve(tmp_path):
+    """As for the GANs (src/utils/log_points.py): first step, each epoch's last batch, the last step."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from src.train import fit_guarded
+    from tests.conftest import compose_into
+
+    cfg = compose_into(
+        tmp_path / "run",
+        "+experiment=ddpm_smoke",
+        "trainer.log_every_n_steps=50",
+        "trainer.max_steps=11",  # 8 batches an epoch
+        "trainer.enable_progress_bar=false",
+        "callbacks.samples=null",
+        "callbacks.denoising_strip=null",
+        "callbacks.sampling_time=null",
+    )
+    trainer = fit_guarded(cfg)
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss/mse")] == [0, 7, 10]
+    assert "loss/mse" in trainer.progress_bar_metrics
