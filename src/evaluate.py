@@ -2,7 +2,8 @@
 
 Prints one JSON line (FID, KID, IS or null, and the protocol of the numbers) and stores it in
 metrics.json beside the checkpoint. `data_only=true` scores the real test split against the training
-statistics instead: the floor that no model can beat on this data.
+statistics instead: the floor that no model can beat on this data. A GAN and a diffusion checkpoint
+go through the same command; `sampler=ddim|ddpm steps=N eta=E` choose a diffusion model's sampler.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from src.data.base import TensorImageDataModule
-from src.gan import GAN
 from src.metrics.features import generator_features, image_features
 from src.metrics.network import default_cache_dir, load_feature_network
 from src.metrics.reference import reference_stats
 from src.metrics.scores import check_sample_counts, scores
 from src.utils.checks import positive_int
 from src.utils.errors import ConfigError
+from src.utils.modules import load_module, sampler_options
 from src.utils.runtime import pick_device, run_or_exit
 from src.utils.validation import validate_run
 
@@ -36,6 +37,22 @@ def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorIm
     return datamodule, datamodule.describe()
 
 
+DEFAULT_KID_SUBSET_SIZE = 1000
+
+
+def kid_subset_size_for(cfg: DictConfig) -> int:
+    """`kid_subset_size`, or with null the standard 1000 capped at half the generated images and at
+    the real ones, so a small evaluation (n_samples=32 n_real=32) runs as written."""
+    if cfg.kid_subset_size is not None:
+        return cfg.kid_subset_size
+    sizes = [DEFAULT_KID_SUBSET_SIZE]
+    if isinstance(cfg.n_samples, int) and not cfg.data_only:
+        sizes.append(max(1, cfg.n_samples // 2))
+    if isinstance(cfg.n_real, int):
+        sizes.append(max(1, cfg.n_real // 2))
+    return min(sizes)
+
+
 def evaluate(cfg: DictConfig) -> dict:
     """The scores described by `cfg`, written to metrics.json; returns them."""
     validate_run(cfg)
@@ -45,8 +62,9 @@ def evaluate(cfg: DictConfig) -> dict:
         )
     if not cfg.data_only and not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
+    kid_subset_size = kid_subset_size_for(cfg)
     if not cfg.data_only:
-        check_sample_counts(cfg.n_samples, cfg.kid_subset_size)
+        check_sample_counts(cfg.n_samples, kid_subset_size)
     positive_int(cfg.batch_size, "batch_size")
     device = pick_device(cfg.device)
     network = load_feature_network(
@@ -65,11 +83,12 @@ def evaluate(cfg: DictConfig) -> dict:
         evaluated = {"evaluated": real_name}
         out_path = Path(cfg.paths.output_dir) / "metrics.json"
     else:
-        model = GAN.load_from_checkpoint(cfg.ckpt_path, map_location=device).eval()
+        model = load_module(cfg.ckpt_path, device)  # a GAN or a diffusion model, as the checkpoint says
+        options = sampler_options(cfg, model)  # sampler/steps/eta: diffusion only
         use_ema = cfg.ema and model.generator_ema is not None
         features, logits = generator_features(
             network,
-            lambda start, count: model.sample(count, cfg.seed, ema=use_ema, start=start),
+            lambda start, count: model.sample(count, cfg.seed, ema=use_ema, start=start, **options),
             cfg.n_samples,
             cfg.batch_size,
             progress=cfg.progress,
@@ -78,10 +97,11 @@ def evaluate(cfg: DictConfig) -> dict:
             "checkpoint": str(Path(cfg.ckpt_path).resolve()),
             "generator": "ema" if use_ema else "raw",
             "latent_seed": cfg.seed,
+            **({"sampler": options} if options else {}),
         }
         out_path = Path(cfg.ckpt_path).parent / "metrics.json"
     seconds = time.perf_counter() - started
-    result = scores(features, logits, reference, cfg.kid_subsets, cfg.kid_subset_size, cfg.is_splits)
+    result = scores(features, logits, reference, cfg.kid_subsets, kid_subset_size, cfg.is_splits)
     result["protocol"].update(evaluated, device=str(device))
     result["timing"] = {
         "feature_pass_s": round(seconds, 2),

@@ -28,6 +28,14 @@ FORBIDDEN = {
         "src.models",
         "src.utils.validation",
     ),
+    "diffusion": (
+        "src.gan",
+        "src.classifier",
+        "src.callbacks",
+        "src.metrics",
+        "src.data",
+        "src.utils.validation",
+    ),
     "metrics": ("src.gan", "src.classifier", "src.callbacks", "src.utils.validation"),
     "utils": ("src.gan", "src.classifier", "src.callbacks", "src.metrics", "src.models", "src.data"),
 }

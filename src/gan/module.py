@@ -26,7 +26,6 @@ from lightning.pytorch.core.optimizer import LightningOptimizer
 from torch import Tensor
 
 from src.gan.diffaugment import DiffAugment
-from src.gan.ema import check_ema, ema_decay, update_ema_
 from src.gan.losses import get_loss, gradient_penalty
 from src.gan.perf import (
     adam_options,
@@ -37,7 +36,10 @@ from src.gan.perf import (
 )
 from src.gan.spectral_norm import apply_spectral_norm
 from src.utils.checks import boolean, in_range, non_negative, positive, positive_int
+from src.utils.ema import check_ema, ema_decay, update_ema_
 from src.utils.errors import ConfigError
+from src.utils.log_points import extra_point, lightning_writes, write_now
+from src.utils.modules import record_module_class
 from src.utils.nonfinite import NonFiniteError, NonFiniteTracker, first_nonfinite_parameter
 from src.utils.sampling import index_normal, index_randint
 
@@ -262,24 +264,13 @@ class GAN(L.LightningModule):
         self.nonfinite.start(self.global_step, self.device)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse to write a diverged model: every checkpoint (last, periodic, best) is finite."""
+        """Name the class (generate/evaluate load it as such); refuse to write a diverged model: every
+        checkpoint (last, periodic, best) is finite."""
+        record_module_class(checkpoint, self)
         self.nonfinite.check()
         bad = first_nonfinite_parameter(self)
         if bad is not None:
             raise NonFiniteError(f"step {self.global_step}: {bad} holds NaN or Inf")
-
-    def _is_log_step(self) -> bool:
-        """Decided on host integers alone, matching when Lightning writes to the logger."""
-        every = self.trainer.log_every_n_steps
-        return every > 0 and (self.global_step + 1) % every == 0
-
-    def _is_extra_log_point(self, batch_idx: int) -> bool:
-        """The first step, each epoch's last batch and the run's last step: written even between two
-        `log_every_n_steps` points, so any run, however short, has curves (a few host syncs a run)."""
-        trainer = self.trainer
-        last_of_epoch = batch_idx == trainer.num_training_batches - 1
-        last_step = 0 < trainer.max_steps <= self.global_step + 1
-        return self.global_step == 0 or last_of_epoch or last_step
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, real_labels = batch
@@ -290,9 +281,9 @@ class GAN(L.LightningModule):
         n = real.shape[0]
         opt_g, opt_d = self.optimizers()
         step = self.global_step  # the step Lightning's logger gives this batch (counted before G's update)
-        lightning_logs = self._is_log_step()
-        extra_point = not lightning_logs and self._is_extra_log_point(batch_idx)
-        log_now = lightning_logs or extra_point
+        lightning_logs = lightning_writes(self.trainer, step)
+        extra = not lightning_logs and extra_point(self.trainer, step, batch_idx)
+        log_now = lightning_logs or extra
 
         fake_labels = self._train_labels(n)
         fake = self._g(self._train_latent(n), fake_labels)  # reused by the last D step and the G step
@@ -330,10 +321,8 @@ class GAN(L.LightningModule):
                 metrics["loss/gp"] = self._gradient_penalty
             self.log_dict(shown, on_step=True, on_epoch=False, batch_size=n, prog_bar=True)
             self.log_dict(metrics, on_step=True, on_epoch=False, batch_size=n)
-            if extra_point:  # Lightning writes only every log_every_n_steps: this point goes directly
-                values = {k: float(v) for k, v in {**shown, **metrics}.items()}
-                for logger in self.loggers:
-                    logger.log_metrics(values, step=step)
+            if extra:  # Lightning writes only every log_every_n_steps: this point goes directly
+                write_now(self, {**shown, **metrics}, step)
 
     def _discriminator_step(
         self,

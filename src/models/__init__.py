@@ -1,4 +1,4 @@
-"""Plain nn.Modules: generators, discriminators and the course's classifier net, built from a few numbers.
+"""Plain nn.Modules: generators, discriminators, the DDPM U-Net and the course classifier net.
 
 Each net checks its own arguments; none knows of Lightning, losses, training or data."""
 
@@ -6,6 +6,7 @@ from src.models.cdcgan import ConditionalDCGANGenerator, ProjectionDiscriminator
 from src.models.course_cnn import CourseCNN
 from src.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from src.models.mlp import MLPDiscriminator, MLPGenerator
+from src.models.unet import UNet
 
 __all__ = [
     "ConditionalDCGANGenerator",
@@ -15,4 +16,5 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "ProjectionDiscriminator",
+    "UNet",
 ]
