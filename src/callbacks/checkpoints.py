@@ -79,6 +79,7 @@ class LastCheckpoint(Checkpoint):
         self._training = False  # from the first step on: before it, a failure must not overwrite last.ckpt
         self._rng_to_restore: dict[str, Any] | None = None
         self.reseed: int | None = None  # set by a rollback: continue with another seed
+        self._ended_mid_epoch = False  # max_steps reached before the epoch's last batch
 
     @property
     def path(self) -> Path:
@@ -121,6 +122,13 @@ class LastCheckpoint(Checkpoint):
         step = trainer.global_step
         if self.every_n_steps and step % self.every_n_steps == 0:
             self.save(trainer)
+        if 0 < trainer.max_steps <= step and not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            # the run's last step, mid-epoch: saved now, while the loops still say "inside epoch N".
+            # Lightning then ends the cut-short epoch (epoch-end hooks, epoch counted), and a
+            # checkpoint written after that would make a resume with a larger budget skip the rest
+            # of the epoch's batches.
+            self.save(trainer)
+            self._ended_mid_epoch = True
         if self._stop_signal(trainer, step) is not None:
             self.save(trainer)
             self._stopping = True  # stop before the next step, once this one is logged
@@ -139,10 +147,12 @@ class LastCheckpoint(Checkpoint):
         return agreed
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.save(trainer, again=True)  # the loops' epoch-end state, even if this step was saved
+        if not self._ended_mid_epoch:  # Lightning calls this for a cut-short epoch too
+            self.save(trainer, again=True)  # the loops' epoch-end state, even if this step was saved
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.save(trainer, again=True)
+        if not self._ended_mid_epoch:  # else last.ckpt of the last step is the one to continue from
+            self.save(trainer, again=True)
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
@@ -157,7 +167,7 @@ class LastCheckpoint(Checkpoint):
             log.warning("could not save %s at the stop: %s", self.path, err)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._training = self._stopping = False
+        self._training = self._stopping = self._ended_mid_epoch = False
         signals.uninstall()
 
     def save(self, trainer: L.Trainer, again: bool = False) -> None:

@@ -215,3 +215,23 @@ def test_two_runs_started_together_get_two_folders(tmp_path):
     folders = sorted((tmp_path / "runs").iterdir())
     assert len(folders) == 2
     assert all((f / "checkpoints" / "last.ckpt").is_file() for f in folders)
+
+
+def test_a_run_ended_by_max_steps_mid_epoch_continues_exactly_with_a_larger_budget(reference, tmp_path):
+    """max_steps=45 stops inside epoch 1 (32 steps an epoch); Lightning then ends that epoch early. The
+    last.ckpt to continue from is the one of step 45, still inside the epoch, so `resume=` with a
+    larger budget trains the rest of epoch 1 rather than skipping to epoch 2."""
+    run = tmp_path / "run"
+    first = cli(*RUN, "trainer.max_steps=45", f"hydra.run.dir={run}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    state = ckpt(run)
+    assert state["global_step"] == 45
+    assert state["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": 13}]
+    resumed = cli(f"resume={run}", "trainer.max_steps=-1")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    a, b = ckpt(reference), ckpt(run)
+    assert a["global_step"] == b["global_step"] == STEPS
+    assert all(torch.equal(v, b["state_dict"][k]) for k, v in a["state_dict"].items())
+    expected, got = curves(reference), curves(run)
+    for tag, points in got.items():  # the same values; the first run's last step (44) is one more point
+        assert [p for p in points if p[0] != 44] == expected[tag], tag
