@@ -79,3 +79,14 @@ def test_generate_and_evaluate_log_beside_the_checkpoints_run_not_as_new_runs(tm
     folder = Path(OmegaConf.select(cfg, "hydra.run.dir"))
     assert folder.parent == run / config_name and folder.is_dir()
     assert cfg.hydra.output_subdir is None
+
+
+@pytest.mark.slow
+def test_a_failed_generate_leaves_nothing_in_the_checkpoints_run(fid_run, tmp_path):
+    """A bad value: one line, exit 2, and neither <run>/generate/<time>/ nor an empty <run>/generate/."""
+    from tests.helpers import run_module
+
+    before = sorted(p.name for p in fid_run.run_dir.iterdir())
+    result = run_module("src.generate", f"ckpt_path={fid_run.last_ckpt}", "n_images=0")
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: n_images=0")
+    assert sorted(p.name for p in fid_run.run_dir.iterdir()) == before

@@ -76,8 +76,10 @@ def run_or_exit(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
         if found is None:
             raise
         output_dir = OmegaConf.select(cfg, "paths.output_dir", default=None)
-        if output_dir:
-            remove_if_unused(Path(output_dir))
+        if output_dir and remove_if_unused(Path(output_dir)):
+            command_dir = Path(output_dir).parent  # evaluate/generate: <run>/<command>/<time>
+            if command_dir.name == cfg.get("task_name") and not any(command_dir.iterdir()):
+                command_dir.rmdir()
         exit_with_error(found, getattr(found, "exit_code", USER_ERROR_EXIT))
 
 
