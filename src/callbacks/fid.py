@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 OFF_MESSAGE = (
     "FID during training is off: no GPU here, and the Inception pass runs at a few images/s on a CPU. "
-    "Turn it on with callbacks=fid_small (500 samples against 500 training images, at the end only: "
-    "minutes on a CPU) or callbacks.fid.enabled=true (the full protocol)"
+    "Turn it on with callbacks=fid_small (a small protocol, at the end only: minutes on a CPU; see "
+    "conf/callbacks/fid_small.yaml) or callbacks.fid.enabled=true (the full protocol)"
 )
 
 

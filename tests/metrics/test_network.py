@@ -30,6 +30,24 @@ def tiny_weights(tmp_path):
     return write_tiny_feature_network(tmp_path / "tiny.pt")
 
 
+@pytest.fixture
+def no_sources(monkeypatch, tmp_path):
+    """No weights anywhere but in tmp_path: no environment variable, torch hub in tmp_path/hub, the
+    fid-helper file looked for only in the cache folder given."""
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(network_module, "fid_helper_candidates", lambda cache: [cache / FID_HELPER_FILE])
+
+
+@pytest.fixture
+def cached_fid_helper(no_sources, tmp_path, tiny_weights):
+    """The cache folder with (tiny) weights where fid-helper's default_1.pt goes."""
+    cache = tmp_path / "cache"
+    (cache / FID_HELPER_FILE).parent.mkdir(parents=True)
+    (cache / FID_HELPER_FILE).write_bytes(tiny_weights.read_bytes())
+    return cache
+
+
 def test_weights_from_the_environment_variable(tiny_weights, monkeypatch, tmp_path):
     monkeypatch.setenv(WEIGHTS_ENV, str(tiny_weights))
     network = load_feature_network(cache_dir=str(tmp_path / "cache"), allow_download=False)
@@ -38,10 +56,7 @@ def test_weights_from_the_environment_variable(tiny_weights, monkeypatch, tmp_pa
     assert tuple(features.shape) == (3, 16) and logits is None and not network.has_logits
 
 
-def test_missing_weights_give_one_error_listing_every_source(monkeypatch, tmp_path):
-    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.setattr(network_module, "fid_helper_candidates", lambda cache: [cache / FID_HELPER_FILE])
+def test_missing_weights_give_one_error_listing_every_source(no_sources, tmp_path):
     with pytest.raises(MissingWeightsError) as err:
         load_feature_network(cache_dir=str(tmp_path / "cache"), allow_download=False)
     message = str(err.value)
@@ -49,13 +64,8 @@ def test_missing_weights_give_one_error_listing_every_source(monkeypatch, tmp_pa
     assert WEIGHTS_ENV in message and "make fid-weights" in message
 
 
-def test_fid_helper_file_with_wrong_checksum_is_refused(monkeypatch, tmp_path, tiny_weights):
-    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    cache = tmp_path / "cache"
-    (cache / FID_HELPER_FILE).parent.mkdir(parents=True)
-    (cache / FID_HELPER_FILE).write_bytes(tiny_weights.read_bytes())
-    monkeypatch.setattr(network_module, "fid_helper_candidates", lambda c: [c / FID_HELPER_FILE])
+def test_fid_helper_file_with_wrong_checksum_is_refused(monkeypatch, cached_fid_helper):
+    cache = cached_fid_helper
     with pytest.raises(MissingWeightsError, match="wrong sha256"):
         load_feature_network(cache_dir=str(cache), allow_download=False)
     monkeypatch.setattr(
@@ -130,13 +140,13 @@ def _no_download(monkeypatch):
     monkeypatch.setattr(fidelity, "load_state_dict_from_url", refuse)
 
 
-def test_torch_fidelity_weights_are_found_under_the_name_it_saves_them(monkeypatch, tmp_path, caplog):
+def test_torch_fidelity_weights_are_found_under_the_name_it_saves_them(
+    monkeypatch, no_sources, tmp_path, caplog
+):
     """torch-fidelity 0.4 saves weights-inception-2015-12-05-6726825d.pth into torch hub's cache: found
     there with downloads on, nothing is downloaded, and one line names the file and its sha256."""
     from src.metrics.network import FidelityInception
 
-    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     saved = _random_fidelity_state_dict(
         monkeypatch, tmp_path / "hub" / "checkpoints" / "weights-inception-2015-12-05-6726825d.pth"
     )
@@ -150,13 +160,8 @@ def test_torch_fidelity_weights_are_found_under_the_name_it_saves_them(monkeypat
     assert len(lines) == 1 and str(saved) in lines[0] and digest in lines[0]
 
 
-def test_local_fid_helper_weights_come_before_any_download(monkeypatch, tmp_path, tiny_weights):
-    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    cache = tmp_path / "cache"
-    (cache / FID_HELPER_FILE).parent.mkdir(parents=True)
-    (cache / FID_HELPER_FILE).write_bytes(tiny_weights.read_bytes())
-    monkeypatch.setattr(network_module, "fid_helper_candidates", lambda c: [c / FID_HELPER_FILE])
+def test_local_fid_helper_weights_come_before_any_download(monkeypatch, cached_fid_helper, tiny_weights):
+    cache = cached_fid_helper
     monkeypatch.setattr(network_module, "FID_HELPER_SHA256", network_module.sha256_of(str(tiny_weights)))
     _no_download(monkeypatch)
     assert isinstance(load_feature_network(cache_dir=str(cache), allow_download=True), TorchScriptPool3)
