@@ -8,6 +8,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from benchmarks.timing import RunSpec
+from src.run.resolvers import register_resolvers
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 # --tiny: nets small enough for a test to train a few steps in well under a second
@@ -16,6 +17,7 @@ TINY_OVERRIDES = ("model.latent_dim=16", "model.generator.base_width=8", "model.
 
 def compose_run(spec: RunSpec, overrides: tuple[str, ...] = ()) -> DictConfig:
     """conf/config.yaml + `overrides`, with the run's device, batch size and data folder."""
+    register_resolvers()  # what the entry points do first (src/run/entry.py)
     accelerator = "gpu" if spec.device.type == "cuda" else "cpu"
     settings = [
         f"data.batch_size={spec.batch_size}",
@@ -34,5 +36,6 @@ def compose_run(spec: RunSpec, overrides: tuple[str, ...] = ()) -> DictConfig:
 
 def default_batch_size() -> int:
     """The batch size of the default training config (conf/data/cifar10.yaml)."""
+    register_resolvers()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return int(compose(config_name="config").data.batch_size)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from torchvision.datasets import CIFAR10
 
-from src.data.cifar10 import write_pickle_layout
+from src.data.cifar10 import SPLITS
 
 FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py"
 TRAIN_FILES = [name for name, _ in CIFAR10.train_list]
@@ -21,6 +21,23 @@ SIDE, CHANNELS, CLASSES = 32, 3, 10
 SYNTHETIC_IMAGES = 50_000  # CIFAR-10's training split
 TINY_IMAGES = 320  # --tiny: 64 per file
 SYNTHETIC_SEED = 0
+
+
+def write_pickle_layout(data_dir: Path, split: str, images: np.ndarray, labels: np.ndarray) -> Path:
+    """uint8 images [N, 3, 32, 32] and labels -> data_dir/cifar-10-batches-py/<the split's files>.
+
+    The official layout (a dict of b"data" rows and b"labels" per file, the images spread evenly over
+    the split's files); for the benchmark and the tests, which need CIFAR-10-shaped files without the
+    data set. src/data/cifar10.py reads it.
+    """
+    folder = data_dir / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [name for name, _ in SPLITS[split]]
+    for name, part, y in zip(names, np.array_split(images, len(names)), np.array_split(labels, len(names))):
+        entry = {b"data": part.reshape(len(part), -1), b"labels": y.tolist(), b"batch_label": name.encode()}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return folder
 
 
 def has_cifar10(data_dir: Path) -> bool:

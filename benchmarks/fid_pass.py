@@ -10,9 +10,9 @@ import time
 
 import torch
 
+from src.core.device import sync_device
 from src.metrics.features import image_features
 from src.metrics.network import MissingWeightsError, load_feature_network
-from src.utils.runtime import sync_device
 
 FID_BATCH = 250  # the batch size of callbacks.fid and src.evaluate
 SEED = 0

@@ -15,9 +15,9 @@ import lightning as L
 from omegaconf import DictConfig, open_dict
 
 from benchmarks.config import compose_run
+from benchmarks.step_window import StepWindow
 from benchmarks.timing import RunSpec, Timing
-from src.callbacks.throughput import StepWindow
-from src.train import fit_guarded
+from src.train import fit
 
 
 def for_timing(cfg: DictConfig, output_dir: str, max_steps: int, callback: dict[str, Any]) -> DictConfig:
@@ -39,7 +39,7 @@ def fit_with(
 ) -> L.Trainer:
     """Train through src.train.train with `callback` (a Hydra `_target_` dict) for `max_steps` batches."""
     with tempfile.TemporaryDirectory(prefix="ganlab-bench-") as output_dir:
-        return fit_guarded(for_timing(compose_run(spec, overrides), output_dir, max_steps, callback))
+        return fit(for_timing(compose_run(spec, overrides), output_dir, max_steps, callback))
 
 
 def the_callback(trainer: L.Trainer, kind: type[L.Callback]) -> L.Callback:

@@ -89,7 +89,7 @@ class PlainDCGAN:
         self.criterion = (
             nn.BCEWithLogitsLoss()
         )  # our D returns logits: the example's Sigmoid + BCELoss in one
-        betas = tuple(model.betas)
+        betas = tuple(model.optimizer.betas)
         self.optimizerD = torch.optim.Adam(self.netD.parameters(), lr=model.lr_d, betas=betas)
         self.optimizerG = torch.optim.Adam(self.netG.parameters(), lr=model.lr_g, betas=betas)
 

@@ -12,8 +12,8 @@ from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 from benchmarks.lightning_run import fit_with, the_callback
+from benchmarks.step_window import StepWindow
 from benchmarks.timing import RunSpec
-from src.callbacks.throughput import StepWindow
 
 TOP_ROWS = 15
 US_PER_S = 1e6

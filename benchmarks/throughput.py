@@ -38,8 +38,7 @@ from benchmarks.markdown import RowResult, header, rows_table, scaling_table
 from benchmarks.plain_loop import measure_plain
 from benchmarks.profiling import run_profile
 from benchmarks.timing import RunSpec, Timing, isolated_run
-from src.utils.errors import GanlabError
-from src.utils.runtime import exit_with_error
+from src.core.errors import GanlabError, exit_with_error
 
 # Steps per run when --steps/--warmup are not given. A GPU step takes milliseconds, so it needs more
 # steps for a stable number; its warm-up covers torch.compile and cuDNN's algorithm search.
@@ -52,7 +51,7 @@ DEFAULT_WORKERS = 2
 PROFILE_STEPS = 10
 DATA_DIR_VARIABLE = "GANLAB_DATA_DIR"  # where training reads CIFAR-10 from too (conf/paths/default.yaml)
 FAST = ("+perf=fast",)
-TINY_FAST = (*FAST, "model.compile=false")  # compiling takes longer than a whole --tiny run
+TINY_FAST = (*FAST, "model.speed.compile=false")  # compiling takes longer than a whole --tiny run
 
 
 @dataclass(frozen=True)
@@ -199,7 +198,9 @@ def notes(args: argparse.Namespace) -> list[str]:
         "sample-grid and images-per-second callbacks off for timing",
     ]
     if args.tiny:
-        lines.append(f"--tiny: {' '.join(TINY_OVERRIDES)} (all rows), model.compile=false in the fast row")
+        lines.append(
+            f"--tiny: {' '.join(TINY_OVERRIDES)} (all rows), model.speed.compile=false in the fast row"
+        )
     return lines
 
 

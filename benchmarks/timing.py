@@ -1,5 +1,5 @@
 """What every measured row shares: the run description, the result, and syncs at two points only
-(src.utils.runtime.sync_device)."""
+(src.run.entry.sync_device)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from src.utils.runtime import sync_device
+from src.core.device import sync_device
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,4 @@
-"""ganlab: train and study GANs on CIFAR-10 with PyTorch Lightning and Hydra."""
+"""ganlab: train and study GANs on CIFAR-10 with PyTorch Lightning and Hydra.
 
-from src.utils.quiet import quiet_known_messages
-from src.utils.resolvers import register_resolvers
-
-register_resolvers()
-quiet_known_messages()
+Importing it installs nothing: the entry points (`python -m src.<name>`) set up the console and the
+config resolvers themselves (src/run/entry.py)."""

@@ -16,16 +16,19 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from src.core.checks import positive_int
+from src.core.device import pick_device
+from src.core.errors import ConfigError
+from src.core.files import write_atomically
 from src.data.base import TensorImageDataModule
+from src.generative.checkpoint import load_module
+from src.generative.module import SAMPLER_KEYS
 from src.metrics.features import generator_features, image_features
 from src.metrics.network import default_cache_dir, load_feature_network
 from src.metrics.reference import reference_stats
 from src.metrics.scores import check_sample_counts, scores
-from src.utils.checks import positive_int
-from src.utils.errors import ConfigError
-from src.utils.modules import load_module, sampler_options
-from src.utils.runtime import pick_device, run_or_exit
-from src.utils.validation import validate_run
+from src.run.config_checks import validate_run
+from src.run.entry import run_task, setup
 
 
 def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorImageDataModule, str]:
@@ -43,8 +46,8 @@ DEFAULT_KID_SUBSET_SIZE = 1000
 def kid_subset_size_for(cfg: DictConfig) -> int:
     """`kid_subset_size`, or with null the standard 1000 capped at half the generated images and at
     the real ones, so a small evaluation (n_samples=32 n_real=32) runs as written."""
-    if cfg.kid_subset_size is not None:
-        return cfg.kid_subset_size
+    if cfg.kid.subset_size is not None:
+        return cfg.kid.subset_size
     sizes = [DEFAULT_KID_SUBSET_SIZE]
     if isinstance(cfg.n_samples, int) and not cfg.data_only:
         sizes.append(max(1, cfg.n_samples // 2))
@@ -60,13 +63,13 @@ def evaluate(cfg: DictConfig) -> dict:
         raise ConfigError(
             "ckpt_path=null is not allowed: give a checkpoint, or data_only=true for the real-data floor"
         )
-    if not cfg.data_only and not Path(cfg.ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
     kid_subset_size = kid_subset_size_for(cfg)
     if not cfg.data_only:
         check_sample_counts(cfg.n_samples, kid_subset_size)
     positive_int(cfg.batch_size, "batch_size")
     device = pick_device(cfg.device)
+    # the checkpoint is read (one line if it is missing or truncated) before any feature pass
+    model = None if cfg.data_only else load_module(cfg.ckpt_path, device)
     network = load_feature_network(
         cfg.metrics.weights_path, cfg.metrics.cache_dir, cfg.metrics.allow_download
     )
@@ -83,9 +86,8 @@ def evaluate(cfg: DictConfig) -> dict:
         evaluated = {"evaluated": real_name}
         out_path = Path(cfg.paths.output_dir) / "metrics.json"
     else:
-        model = load_module(cfg.ckpt_path, device)  # a GAN or a diffusion model, as the checkpoint says
-        options = sampler_options(cfg, model)  # sampler/steps/eta: diffusion only
-        use_ema = cfg.ema and model.generator_ema is not None
+        options = model.sampler_options(**{k: cfg[k] for k in SAMPLER_KEYS if cfg.get(k) is not None})
+        use_ema = cfg.ema and model.has_ema
         features, logits = generator_features(
             network,
             lambda start, count: model.sample(count, cfg.seed, ema=use_ema, start=start, **options),
@@ -101,7 +103,7 @@ def evaluate(cfg: DictConfig) -> dict:
         }
         out_path = Path(cfg.ckpt_path).parent / "metrics.json"
     seconds = time.perf_counter() - started
-    result = scores(features, logits, reference, cfg.kid_subsets, kid_subset_size, cfg.is_splits)
+    result = scores(features, logits, reference, cfg.kid.subsets, kid_subset_size, cfg.is_splits)
     result["protocol"].update(evaluated, device=str(device))
     result["timing"] = {
         "feature_pass_s": round(seconds, 2),
@@ -115,17 +117,19 @@ def evaluate(cfg: DictConfig) -> dict:
 
 def write_metrics(path: Path, key: str, result: dict) -> None:
     """metrics.json maps checkpoint names to their latest scores; other entries are kept."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     existing = json.loads(path.read_text()) if path.is_file() else {}
     existing[key] = result
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(existing, indent=1))
-    tmp.replace(path)
+    write_atomically(json.dumps(existing, indent=1), path)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    print(json.dumps(run_or_exit(evaluate, cfg)), flush=True)
+def hydra_main(cfg: DictConfig) -> None:
+    print(json.dumps(run_task(evaluate, cfg)), flush=True)
+
+
+def main() -> None:
+    setup()
+    hydra_main()
 
 
 if __name__ == "__main__":

@@ -14,17 +14,35 @@ from pathlib import Path
 import hydra
 import torch
 from omegaconf import DictConfig
+from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from src.callbacks.samples import to_unit_range
-from src.utils.errors import ConfigError
-from src.utils.latent import slerp
-from src.utils.modules import load_module, sampler_options
-from src.utils.runtime import pick_device, run_or_exit
-from src.utils.sampling import batch_ranges
-from src.utils.validation import validate_run
+from src.core.checks import whole
+from src.core.device import pick_device
+from src.core.errors import ConfigError
+from src.core.pixels import to_unit_range
+from src.generative.checkpoint import load_module
+from src.generative.module import SAMPLER_KEYS
+from src.metrics.features import batch_ranges
+from src.run.config_checks import validate_run
+from src.run.entry import run_task, setup
 
 INTERPOLATION_SEED_OFFSET = 1  # the strip's codes: seed + 1, so they are not the grid's first images
+PARALLEL_EPS = 1e-6  # below this sin(angle), the two codes are parallel and slerp is a lerp
+
+
+def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
+    """Spherical interpolation between codes a [d] and b [d] at fractions t [k] -> [k, d].
+
+    Gaussian codes live near a sphere; a straight line between two of them passes through
+    atypically short codes, the great circle does not (White, 2016).
+    """
+    a_unit, b_unit = a / a.norm(), b / b.norm()
+    omega = torch.arccos((a_unit * b_unit).sum().clamp(-1, 1))
+    t = t.view(-1, 1)
+    if torch.sin(omega).abs() < PARALLEL_EPS:
+        return (1 - t) * a + t * b
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
 def output_dir(cfg: DictConfig) -> Path:
@@ -37,23 +55,20 @@ def output_dir(cfg: DictConfig) -> Path:
 def generate(cfg: DictConfig) -> Path:
     """Write the grid, single images and interpolation strip; returns the folder."""
     validate_run(cfg)
-    if not Path(cfg.ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path={cfg.ckpt_path!r} is not a file: give a .ckpt written by src.train")
-    for key in ("n_images", "grid_size", "interpolation_rows", "interpolation_steps"):
-        if not isinstance(cfg[key], int) or cfg[key] < (2 if key == "interpolation_steps" else 1):
-            raise ConfigError(f"{key}={cfg[key]!r} is not allowed: use a whole number >= 1 (>= 2 for steps)")
+    for key in ("n_images", "grid_size", "interpolation_rows"):
+        whole(cfg[key], key)
+    whole(cfg.interpolation_steps, "interpolation_steps", low=2)
     device = pick_device(cfg.device)
     model = load_module(cfg.ckpt_path, device)  # a GAN or a diffusion model, as the checkpoint says
-    options = sampler_options(cfg, model)  # sampler/steps/eta: diffusion only
+    options = model.sampler_options(**{k: cfg[k] for k in SAMPLER_KEYS if cfg.get(k) is not None})
     label = cfg.get("class_label")
-    if label is not None and not (
-        model.conditional and isinstance(label, int) and 0 <= label < model.num_classes
-    ):
-        allowed = (
-            f"0..{model.num_classes - 1}" if model.conditional else "null (this model is not conditional)"
-        )
-        raise ConfigError(f"class_label={label!r} is not allowed: use {allowed}")
-    ema = cfg.ema and model.generator_ema is not None
+    if label is not None:
+        if not model.conditional:
+            raise ConfigError(
+                f"class_label={label!r} is not allowed: use null (this model is not conditional)"
+            )
+        whole(label, "class_label", 0, model.num_classes - 1)
+    ema = cfg.ema and model.has_ema
     out = output_dir(cfg)
     (out / "images").mkdir(parents=True, exist_ok=True)
 
@@ -78,9 +93,14 @@ def generate(cfg: DictConfig) -> Path:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="generate")
-def main(cfg: DictConfig) -> None:
-    out = run_or_exit(generate, cfg)
+def hydra_main(cfg: DictConfig) -> None:
+    out = run_task(generate, cfg)
     print(f"wrote {out}/grid.png, {cfg.n_images} images in {out}/images, {out}/interpolation.png")
+
+
+def main() -> None:
+    setup()
+    hydra_main()
 
 
 if __name__ == "__main__":

@@ -21,9 +21,8 @@ from pathlib import Path
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from src.utils.errors import GanlabError
-from src.utils.runtime import exit_with_error
-from src.utils.sweep import failed_jobs
+from src.core.errors import GanlabError, exit_with_error
+from src.run.sweep import failed_jobs
 
 DEFAULT_METRICS = ("metrics/fid", "metrics/fid_cnn", "loss/g")
 JOB_COLUMN = "job"

@@ -14,9 +14,9 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from src.run.config_checks import validate_classifier_config
+from src.run.entry import prepare_run, run_task, setup
 from src.train import build_trainer
-from src.utils.runtime import prepare_run, run_or_exit
-from src.utils.validation import validate_classifier_config
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,13 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="classifier")
-def main(cfg: DictConfig) -> None:
-    run_or_exit(train_classifier, cfg)
+def hydra_main(cfg: DictConfig) -> None:
+    run_task(train_classifier, cfg)
+
+
+def main() -> None:
+    setup()
+    hydra_main()
 
 
 if __name__ == "__main__":

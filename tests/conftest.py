@@ -15,6 +15,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
+from src.run.entry import setup
 from tests.helpers import (
     CONFIG_DIR,
     FID_EPOCHS,
@@ -29,6 +30,7 @@ from tests.helpers import (
 # the caller wins.
 TEST_THREADS = int(os.environ.setdefault("OMP_NUM_THREADS", "1"))
 torch.set_num_threads(TEST_THREADS)
+setup()  # what the entry points do first: the resolvers conf/ uses, the console filters
 
 
 def compose_into(output_dir: Path | None, *overrides: str, config_name: str = "config") -> DictConfig:
@@ -100,16 +102,16 @@ def fid_run(tmp_path_factory) -> FIDRun:
         "callbacks.fid.n_samples=32",
         "callbacks.fid.n_real=64",
         "callbacks.fid.batch_size=16",
-        "callbacks.fid.kid_subsets=3",
-        "callbacks.fid.kid_subset_size=16",
+        "callbacks.fid.kid.subsets=3",
+        "callbacks.fid.kid.subset_size=16",
         "callbacks.fid.raw=true",
         f"metrics.weights_path={weights}",
         f"metrics.cache_dir={root / 'cache'}",
         "metrics.allow_download=false",
     )
-    from src.train import fit_guarded
+    from src.train import fit
 
-    return FIDRun(cfg, fit_guarded(cfg), weights)
+    return FIDRun(cfg, fit(cfg), weights)
 
 
 @pytest.fixture(scope="session")

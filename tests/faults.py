@@ -38,7 +38,7 @@ class KillInCheckpointWrite(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:
         if trainer.global_step == self.step and trainer.ckpt_path is None:
-            import src.utils.atomic_io as atomic_io
+            import src.core.files as atomic_io
 
             def die(*_: Any) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)

@@ -8,7 +8,8 @@ import lightning as L
 import numpy as np
 import torch
 
-from src.data.cifar10 import SPLITS, write_pickle_layout
+from benchmarks.data import write_pickle_layout
+from src.data.cifar10 import SPLITS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -19,7 +20,7 @@ SMALL_CLASSIFIER_NET = {"_target_": "src.models.CourseCNN", "conv_widths": [4, 8
 
 def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A tiny CIFAR-10 in the official pickle layout under root/cifar-10-batches-py, written by the
-    project's one writer of that layout (`write_pickle_layout`): per_batch images in each file.
+    one writer of that layout (`benchmarks/data.py: write_pickle_layout`): per_batch images in each file.
 
     Returns the training images (uint8 [N, 3, 32, 32]) and labels, in file order.
     """

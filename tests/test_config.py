@@ -11,12 +11,11 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 from omegaconf import open_dict
 
+from src.core.errors import ConfigError, user_error
 from src.gan.losses import ALL_LOSSES
+from src.run import resolvers
+from src.run.config_checks import validate_config
 from src.train import build
-from src.utils import resolvers
-from src.utils.errors import ConfigError
-from src.utils.runtime import user_error
-from src.utils.validation import validate_config
 from tests.helpers import CONFIG_DIR
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
@@ -83,7 +82,7 @@ def test_default_is_the_dcgan_with_bce_and_nothing_added(compose_cfg):
     model = compose_cfg().model
     assert model.loss == "bce" and model.gp_weight == 0 and model.n_critic == 1
     assert not model.d_spectral_norm and model.diffaugment == "" and model.discriminator.norm == "batch"
-    assert (model.ema_kimg, model.ema_rampup, model.lr_scale) == (10.0, 0.05, 1.0)
+    assert (model.ema.kimg, model.ema.rampup, model.lr_scale) == (10.0, 0.05, 1.0)
 
 
 @pytest.mark.parametrize("loss", sorted(ALL_LOSSES))
@@ -96,7 +95,7 @@ def test_every_model_builds_with_every_loss_and_uses_it(compose_cfg, model, loss
 
 def test_wgan_gp_group_sets_the_papers_settings(compose_cfg):
     model = compose_cfg("loss=wgan_gp").model
-    assert (model.gp_weight, model.n_critic, list(model.betas)) == (10.0, 5, [0.0, 0.9])
+    assert (model.gp_weight, model.n_critic, list(model.optimizer.betas)) == (10.0, 5, [0.0, 0.9])
     assert model.discriminator.norm == "none"
 
 
@@ -136,8 +135,9 @@ def test_sweep_experiments_sweep_models_and_losses():
 
 def test_default_config_has_every_speed_knob_off(compose_cfg):
     cfg = compose_cfg()
-    assert not (cfg.model.channels_last or cfg.model.fused_adam or cfg.model.compile)
-    assert cfg.model.compile_mode == "default"
+    speed = cfg.model.speed
+    assert not (speed.channels_last or speed.fused_adam or speed.compile)
+    assert speed.compile_mode == "default"
     assert str(cfg.trainer.precision) == "32" and cfg.trainer.benchmark is False
     assert cfg.matmul_precision is None
 
@@ -146,7 +146,7 @@ def test_default_config_has_every_speed_knob_off(compose_cfg):
 def test_fast_preset_turns_every_knob_on_and_bf16_only_on_gpus(compose_cfg, trainer, precision):
     cfg = compose_cfg("+perf=fast", f"trainer={trainer}")
     validate_config(cfg)
-    assert cfg.model.channels_last and cfg.model.fused_adam and cfg.model.compile
+    assert cfg.model.speed.channels_last and cfg.model.speed.fused_adam and cfg.model.speed.compile
     assert str(cfg.trainer.precision) == precision
     assert cfg.trainer.benchmark is True and cfg.matmul_precision == "high"
 
@@ -166,15 +166,17 @@ BAD = [
     ("model.lr_g=0", "model.lr_g=0"),
     ("model.lr_d=-1e-4", "model.lr_d=-0.0001"),
     ("model.lr_scale=0", "model.lr_scale=0"),
-    ("model.ema_kimg=0", "model.ema_kimg=0"),
-    ("model.ema_rampup=-1", "model.ema_rampup=-1"),
+    ("model.ema.kimg=0", "model.ema.kimg=0"),
+    ("model.ema.rampup=-1", "model.ema.rampup=-1"),
+    ("model.optimizer.betas=[0.5,1.0]", "model.optimizer.betas=1.0"),
+    ("+model.optimizer.lr=0.1", "model.optimizer.lr=0.1 is not allowed: use model.lr_g"),
     ("data.resolution=48", "data.resolution=48"),
     ("data.resolution=16", "data.resolution=16"),
     ("model.loss=nope", "model.loss='nope'"),
     ("trainer.precision=8", "trainer.precision='8'"),
-    ("model.compile_mode=fastest", "model.compile_mode='fastest'"),
-    ("model.compile=yes", "model.compile='yes'"),
-    ("model.channels_last=1", "model.channels_last=1"),
+    ("model.speed.compile_mode=fastest", "model.speed.compile_mode='fastest'"),
+    ("model.speed.compile=yes", "model.speed.compile='yes'"),
+    ("model.speed.channels_last=1", "model.speed.channels_last=1"),
     ("model.gp_weight=-1", "model.gp_weight=-1 is not allowed"),
     ("data.fraction=0", "data.fraction=0 is not allowed: use a number in (0, 1]"),
     ("data.fraction=1.5", "data.fraction=1.5 is not allowed"),
@@ -193,7 +195,10 @@ BAD = [
     ("guard.on_nonfinite=ignore", "guard.on_nonfinite='ignore'"),
     ("callbacks.checkpoint.every_n_steps=-1", "callbacks.checkpoint.every_n_steps=-1"),
     ("callbacks.fid.n_samples=1", "callbacks.fid.n_samples=1"),
-    ("callbacks.fid.kid_subset_size=10000", "callbacks.fid.kid_subset_size=10000 is not allowed with"),
+    (
+        "callbacks.fid.kid.subset_size=10000",
+        "callbacks.fid.kid.subset_size=10000 is not allowed: use a whole",
+    ),
     ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt' is missing"),
 ]
 
@@ -249,12 +254,12 @@ def test_building_reads_no_data(compose_cfg, tmp_path):
 
 def saved_checkpoint(cfg, tmp_path, **budget) -> str:
     """Train the smoke run for one epoch and return its last.ckpt."""
-    from src.train import fit_guarded
+    from src.train import fit
 
     with open_dict(cfg):
         cfg.trainer.max_epochs = 1
         cfg.trainer.enable_progress_bar = False
-    fit_guarded(cfg)
+    fit(cfg)
     return f"{cfg.paths.output_dir}/checkpoints/last.ckpt"
 
 
@@ -268,6 +273,13 @@ def test_checkpoints_that_cannot_continue_are_one_line(compose_cfg, tmp_path):
         ),
         ((f"ckpt_path={last}", "trainer.max_epochs=1"), "trainer.max_epochs=1 but"),
     ]
+    other_latent = str(
+        build_error(compose_cfg("+experiment=smoke", f"ckpt_path={last}", "model.latent_dim=8"))
+    )
+    assert (
+        other_latent.startswith(f"ckpt_path={last!r} holds another architecture") and "\n" not in other_latent
+    )
+    assert "use model.latent_dim=16 (as it was trained)" in other_latent  # the key to change, not only shapes
     for overrides, named in cases:
         message = str(build_error(compose_cfg("+experiment=smoke", *overrides)))
         assert message.startswith(named) and "\n" not in message, message

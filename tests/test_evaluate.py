@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from omegaconf import DictConfig
 
+from src.core.errors import USER_ERROR_EXIT
 from src.evaluate import evaluate
-from src.utils.runtime import USER_ERROR_EXIT, run_or_exit
+from src.run.entry import run_task
 from tests.conftest import compose_into
 from tests.helpers import run_module
 
@@ -29,8 +30,8 @@ def small_protocol(fid_run, cache: Path) -> list[str]:
         "data=synthetic",
         "data.num_images=40",
         "batch_size=20",
-        "kid_subsets=3",
-        "kid_subset_size=16",
+        "kid.subsets=3",
+        "kid.subset_size=16",
         "progress=false",
         f"metrics.weights_path={fid_run.weights}",
         f"metrics.cache_dir={cache}",
@@ -52,7 +53,7 @@ def test_evaluate_prints_one_json_line_writes_metrics_json_and_stays_above_the_f
     stored = json.loads((fid_run.last_ckpt.parent / "metrics.json").read_text())
     assert stored["last.ckpt"]["fid"] == pytest.approx(line["fid"])
 
-    # the floor, in this process (the command line above is the same `run_or_exit(evaluate, cfg)`)
+    # the floor, in this process (the command line above is the same `run_task(evaluate, cfg)`)
     floor = evaluate(evaluate_cfg(tmp_path / "floor", "data_only=true", *common))
     assert floor["protocol"]["evaluated"].startswith("SyntheticDataModule:test")
     assert 0 <= floor["fid"] < line["fid"]  # real test images are closer than 3 epochs of a tiny GAN
@@ -61,11 +62,25 @@ def test_evaluate_prints_one_json_line_writes_metrics_json_and_stays_above_the_f
 
 def test_evaluate_without_checkpoint_is_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
-        run_or_exit(evaluate, evaluate_cfg(tmp_path, "ckpt_path=/nowhere/x.ckpt"))
+        run_task(evaluate, evaluate_cfg(tmp_path, "ckpt_path=/nowhere/x.ckpt"))
     assert exit_.value.code == USER_ERROR_EXIT
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == ["error: ckpt_path='/nowhere/x.ckpt' is not a file: give a .ckpt written by src.train"]
+    assert lines == ["error: ckpt_path='/nowhere/x.ckpt' is missing: give a .ckpt written by src.train"]
     with pytest.raises(SystemExit):
-        run_or_exit(evaluate, evaluate_cfg(tmp_path))  # neither a checkpoint nor data_only
+        run_task(evaluate, evaluate_cfg(tmp_path))  # neither a checkpoint nor data_only
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ckpt_path=null is not allowed: give a checkpoint")
+
+
+@pytest.mark.slow
+def test_a_truncated_checkpoint_is_one_line_before_any_feature_pass(fid_run, tmp_path):
+    """As `src.train` says for the same file (tests/run/test_faults.py), not a traceback."""
+    truncated = tmp_path / "run" / "checkpoints" / "truncated.ckpt"
+    truncated.parent.mkdir(parents=True)
+    truncated.write_bytes(fid_run.last_ckpt.read_bytes()[:1000])
+    result = evaluate_cli(f"ckpt_path={truncated}", *small_protocol(fid_run, tmp_path / "cache"))
+    assert result.returncode == USER_ERROR_EXIT, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr and lines[-1].startswith(f"error: ckpt_path={str(truncated)!r}")
+    assert "is not a readable checkpoint" in lines[-1] and "truncated" in lines[-1]
+    assert not (tmp_path / "cache" / "fid_stats").exists()  # it stopped before the reference statistics

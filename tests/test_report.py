@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from torch.utils.tensorboard import SummaryWriter
 
+from src.core.errors import GanlabError
 from src.report import report
-from src.utils.errors import GanlabError
-from src.utils.sweep import FAILURE_FILE
+from src.run.sweep import FAILURE_FILE
 from tests.helpers import PROJECT_ROOT
 
 

@@ -1,5 +1,5 @@
 """Training runs of `src.train`: the CLI as a user types it (smoke run, sweeps, DDP, one-line errors),
-and each model, loss and preset of the family for a few steps through `fit_guarded(cfg)`."""
+and each model, loss and preset of the family for a few steps through `fit(cfg)`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import torch
 from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from src.core.errors import USER_ERROR_EXIT
 from src.gan import GAN
 from src.gan.losses import ALL_LOSSES, hinge_d, hinge_g
 from src.report import report
-from src.train import fit_guarded
-from src.utils.runtime import USER_ERROR_EXIT, run_or_exit
+from src.run.entry import run_task
+from src.train import fit
 from tests.helpers import RecordStartStep, write_tiny_feature_network
 
 SCALARS = {
@@ -137,8 +138,8 @@ def test_ddp_on_two_cpu_processes_ends_with_identical_weights(run_cli, tmp_path)
         "callbacks.fid.enabled=true",
         "callbacks.fid.n_samples=32",
         "callbacks.fid.batch_size=16",
-        "callbacks.fid.kid_subsets=2",
-        "callbacks.fid.kid_subset_size=16",
+        "callbacks.fid.kid.subsets=2",
+        "callbacks.fid.kid.subset_size=16",
         f"metrics.weights_path={network}",
         f"metrics.cache_dir={tmp_path / 'cache'}",
         "metrics.allow_download=false",
@@ -183,7 +184,7 @@ def exit_line(cfg, capsys) -> str:
     """What the entry points print for a user error: exactly one line on stderr, and exit status 2."""
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
-        run_or_exit(fit_guarded, cfg)
+        run_task(fit, cfg)
     assert exit_.value.code == USER_ERROR_EXIT
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1, lines
@@ -204,12 +205,12 @@ def test_sync_batchnorm_on_cpu_is_refused_before_launch(compose_cfg, capsys):
     assert not Path(cfg.paths.output_dir, "checkpoints").exists()
 
 
-# --- fit_guarded(cfg): resuming, checkpoints, data.fraction
+# --- fit(cfg): resuming, checkpoints, data.fraction
 
 
 def test_resume_continues_at_the_saved_step(compose_cfg):
     cfg = compose_cfg("+experiment=smoke", "trainer.max_epochs=-1", "trainer.max_steps=8", *QUIET)
-    first = fit_guarded(cfg)
+    first = fit(cfg)
     assert first.global_step == 8
     ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     assert torch.load(ckpt, weights_only=False)["global_step"] == 8
@@ -219,7 +220,7 @@ def test_resume_continues_at_the_saved_step(compose_cfg):
     )
     with open_dict(resumed_cfg):
         resumed_cfg.callbacks.recorder = {"_target_": "tests.helpers.RecordStartStep"}
-    second = fit_guarded(resumed_cfg)
+    second = fit(resumed_cfg)
     (recorder,) = [cb for cb in second.callbacks if isinstance(cb, RecordStartStep)]
     assert recorder.start_step == 8
     assert second.global_step == 12
@@ -238,7 +239,7 @@ def test_data_fraction_trains_on_the_subset(compose_cfg):
     cfg = compose_cfg(*TINY, "data.fraction=0.25", "trainer.max_steps=-1", "trainer.max_epochs=1")
     with open_dict(cfg):
         cfg.callbacks = {}
-    trainer = fit_guarded(cfg)
+    trainer = fit(cfg)
     assert len(trainer.datamodule.images) == pytest.approx(0.25 * 128, abs=5)  # per-class rounding
     assert trainer.global_step == len(trainer.datamodule.images) // 16
 
@@ -265,7 +266,7 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_trains_with_finite_losses(compose_cfg, case):
     cfg = compose_cfg(*TINY, *CASES[case])
-    trainer = fit_guarded(cfg)
+    trainer = fit(cfg)
     assert trainer.global_step == 4
     loss = cfg.model.loss
     assert (trainer.lightning_module.d_loss, trainer.lightning_module.g_loss) == ALL_LOSSES[loss]
@@ -280,6 +281,6 @@ def test_trains_with_finite_losses(compose_cfg, case):
 @pytest.mark.parametrize("preset", ["sngan", "cdcgan", "wgan_gp"])
 def test_presets_train_at_smoke_size(compose_cfg, preset):
     cfg = compose_cfg(f"+experiment=[smoke,{preset}]", *TINY[1:])
-    trainer = fit_guarded(cfg)
+    trainer = fit(cfg)
     assert trainer.global_step == 4
     assert all(math.isfinite(float(trainer.logged_metrics[k])) for k in ("loss/d", "loss/g"))

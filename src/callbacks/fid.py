@@ -16,19 +16,26 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
 
+from src.core.checks import boolean, positive_int
+from src.core.files import write_atomically
+from src.generative.module import GenerativeModule
 from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.reference import ReferenceStats, reference_stats
 from src.metrics.scores import check_sample_counts, scores
-from src.utils.checks import boolean, positive_int
 
 log = logging.getLogger(__name__)
+
+KID = {"subsets": 100, "subset_size": 1000}  # Binkowski et al.'s protocol
+WEIGHTS = {"weights_path": None, "cache_dir": None, "allow_download": True}  # conf/metrics/default.yaml
 
 OFF_MESSAGE = (
     "FID during training is off: no GPU here, and the Inception pass runs at a few images/s on a CPU. "
@@ -38,6 +45,11 @@ OFF_MESSAGE = (
 
 
 class FIDCallback(L.Callback):
+    """FID/KID of `n_samples` samples (EMA net, and the raw one with `raw`) every `every_n_epochs`
+    epochs and at the end. `kid`: `{subsets, subset_size}`; `weights`: where the Inception weights come
+    from, the `metrics` config group (`{weights_path, cache_dir, allow_download}`); `network`: a
+    feature network to use instead (tests)."""
+
     def __init__(
         self,
         enabled: bool = True,
@@ -47,26 +59,24 @@ class FIDCallback(L.Callback):
         batch_size: int = 250,
         ema: bool = True,
         raw: bool = False,
-        kid_subsets: int = 100,
-        kid_subset_size: int = 1000,
         seed: int = 0,
-        weights_path: str | None = None,
-        cache_dir: str | None = None,
-        allow_download: bool = True,
+        kid: Mapping[str, int] | None = None,
+        weights: Mapping[str, Any] | None = None,
         network: FeatureNetwork | None = None,
     ):
         self.enabled = boolean(enabled, "callbacks.fid.enabled")
-        check_sample_counts(n_samples, kid_subset_size, "callbacks.fid.")
+        kid = {**KID, **(kid or {})}
+        check_sample_counts(n_samples, kid["subset_size"], "callbacks.fid.")
+        positive_int(kid["subsets"], "callbacks.fid.kid.subsets")
         if every_n_epochs is not None:
             positive_int(every_n_epochs, "callbacks.fid.every_n_epochs")
         positive_int(batch_size, "callbacks.fid.batch_size")
         if n_real is not None:
             positive_int(n_real, "callbacks.fid.n_real")
         self.every_n_epochs, self.n_samples, self.n_real = every_n_epochs, n_samples, n_real
-        self.batch_size, self.ema, self.raw, self.seed = batch_size, ema, raw, seed
-        self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
-        self.weights_path, self.allow_download = weights_path, allow_download
-        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.batch_size, self.ema, self.raw, self.seed, self.kid = batch_size, ema, raw, seed, kid
+        self.weights = {**WEIGHTS, **(weights or {})}
+        self.cache_dir = Path(self.weights["cache_dir"]) if self.weights["cache_dir"] else default_cache_dir()
         self.network = network
         self.reference: ReferenceStats | None = None
         self.last_step = -1
@@ -80,7 +90,7 @@ class FIDCallback(L.Callback):
         if self.network is None:  # missing weights fail here, before training starts
             try:
                 self.network = load_feature_network(
-                    self.weights_path, str(self.cache_dir), self.allow_download
+                    self.weights["weights_path"], str(self.cache_dir), self.weights["allow_download"]
                 )
             except MissingWeightsError as err:
                 raise MissingWeightsError(f"{err}; or train without FID: callbacks=no_metrics") from None
@@ -110,7 +120,7 @@ class FIDCallback(L.Callback):
         if not trainer.is_global_zero:
             self.reference = compute()  # reads the cache that rank 0 wrote
 
-    def _generated_features(self, trainer: L.Trainer, pl_module: L.LightningModule, ema: bool) -> Tensor:
+    def _generated_features(self, trainer: L.Trainer, pl_module: GenerativeModule, ema: bool) -> Tensor:
         """Each rank scores its own slice of the sample indices; together they are the n_samples of
         one process, so the score does not depend on the number of ranks."""
         per_rank = math.ceil(self.n_samples / trainer.world_size)
@@ -126,20 +136,15 @@ class FIDCallback(L.Callback):
             features = trainer.strategy.all_gather(features).flatten(0, 1)
         return features
 
-    def evaluate(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, float]:
+    def evaluate(self, trainer: L.Trainer, pl_module: GenerativeModule) -> dict[str, float]:
         """Scores of the current model, identical on every rank."""
         results: dict[str, float] = {}
-        kinds = [("", self.ema and pl_module.generator_ema is not None)]
-        if self.raw and pl_module.generator_ema is not None and self.ema:
+        kinds = [("", self.ema and pl_module.has_ema)]
+        if self.raw and pl_module.has_ema and self.ema:
             kinds.append(("_raw", False))
         for suffix, use_ema in kinds:
-            out = scores(
-                self._generated_features(trainer, pl_module, use_ema),
-                None,
-                self.reference,
-                self.kid_subsets,
-                self.kid_subset_size,
-            )
+            features = self._generated_features(trainer, pl_module, use_ema)
+            out = scores(features, None, self.reference, self.kid["subsets"], self.kid["subset_size"])
             results[f"metrics/fid{suffix}"] = out["fid"]
             results[f"metrics/kid{suffix}"] = out["kid"]
             protocol = {**out["protocol"], "latent_seed": self.seed}
@@ -155,13 +160,12 @@ class FIDCallback(L.Callback):
         if self.history[:-1]:
             return  # the protocol is the same for every evaluation of a run
         text = json.dumps({**protocol, "generator": "ema" if self.ema else "raw"}, indent=1)
-        Path(trainer.default_root_dir).mkdir(parents=True, exist_ok=True)
-        (Path(trainer.default_root_dir) / "metrics_protocol.json").write_text(text)
+        write_atomically(text, Path(trainer.default_root_dir) / "metrics_protocol.json")
         for logger in trainer.loggers:
             if hasattr(getattr(logger, "experiment", None), "add_text"):
                 logger.experiment.add_text("metrics/protocol", f"```\n{text}\n```", trainer.global_step)
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: GenerativeModule) -> None:
         if not self.enabled:
             return
         epoch = trainer.current_epoch + 1
@@ -170,7 +174,7 @@ class FIDCallback(L.Callback):
             for name, value in self.evaluate(trainer, pl_module).items():
                 pl_module.log(name, value, on_step=False, on_epoch=True, sync_dist=False)
 
-    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_end(self, trainer: L.Trainer, pl_module: GenerativeModule) -> None:
         if not self.enabled or self.last_step == trainer.global_step:
             return
         # stopped by max_steps between two evaluations: self.log is not allowed here, so the score goes

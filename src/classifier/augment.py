@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.utils.checks import boolean, in_range, non_negative, one_of
+from src.core.checks import boolean, in_range, non_negative, one_of
 
 PIXEL_SCALE = 2.0  # [0, 1] pixel units -> the [-1, 1] model range
 FILL_MODES = ("zeros", "border", "reflection")

@@ -13,10 +13,10 @@ import torch
 from torch import Tensor
 
 from src.classifier.metrics import ClassifierMetrics, load_classifier, require_checkpoint
-from src.data.base import to_model_range
-from src.utils.checks import positive_int
-from src.utils.errors import ConfigError
-from src.utils.sampling import batch_ranges
+from src.core.checks import positive_int
+from src.core.errors import ConfigError
+from src.core.pixels import to_model_range
+from src.metrics.features import batch_ranges
 
 KEY = "callbacks.classifier_metrics"
 
@@ -88,7 +88,7 @@ class ClassifierMetricsCallback(L.Callback):
     def generate(self, pl_module: L.LightningModule) -> tuple[Tensor, Tensor | None]:
         """num_samples images of the fixed seed; balanced labels (i mod classes) for a conditional G."""
         labels = None
-        if getattr(pl_module, "conditional", False):
+        if pl_module.conditional:
             labels = torch.arange(self.num_samples, device=pl_module.device) % pl_module.num_classes
         chunks = [
             pl_module.sample(

@@ -17,19 +17,15 @@ import torch
 from torch import Tensor
 
 from src.classifier.module import Classifier
+from src.core.checks import existing_file
 from src.metrics.distances import frechet_distance, mean_and_covariance
-from src.utils.errors import ConfigError
 
 
 def require_checkpoint(ckpt_path: str | Path, key: str = "callbacks.classifier_metrics.ckpt_path") -> Path:
     """The path of a classifier checkpoint, or one line naming `key` when there is no such file."""
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise ConfigError(
-            f"{key}={str(path)!r} does not exist: use the checkpoints/last.ckpt of a "
-            "`python -m src.train_classifier` run"
-        )
-    return path
+    return existing_file(
+        ckpt_path, key, "use the checkpoints/last.ckpt of a `python -m src.train_classifier` run"
+    )
 
 
 def load_classifier(ckpt_path: str | Path, device: torch.device | str = "cpu") -> Classifier:

@@ -17,7 +17,8 @@ from torch import Tensor, nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from src.classifier.augment import CourseAugment
-from src.utils.checks import non_negative, positive
+from src.core.checks import non_negative, positive
+from src.generative.log_points import log_point, logging_point
 
 
 class Classifier(L.LightningModule):
@@ -49,18 +50,16 @@ class Classifier(L.LightningModule):
             self.net.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
         )
 
-    def _is_log_step(self) -> bool:
-        """Host integers only, matching when Lightning writes to the logger (no per-step syncs)."""
-        every = self.trainer.log_every_n_steps
-        return every > 0 and (self.global_step + 1) % every == 0
-
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         images, labels = batch
         logits = self.net(self.augment(images))
         loss = F.cross_entropy(logits, labels)
-        if self._is_log_step():
+        log_now, extra = logging_point(self, batch_idx)
+        if log_now:
             accuracy = (logits.argmax(1) == labels).float().mean()
-            self.log_dict({"train/loss": loss.detach(), "train/acc": accuracy}, on_step=True, on_epoch=False)
+            log_point(
+                self, extra, {"train/loss": loss.detach(), "train/acc": accuracy}, batch_size=len(labels)
+            )
         return loss
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:

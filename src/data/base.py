@@ -7,31 +7,36 @@ step all disappear; conversion to float and the random flip run per batch on the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import lightning as L
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms.v2.functional import resize
 
-from src.utils.checks import boolean, positive_int
-from src.utils.errors import ConfigError, DataError
+from src.core.checks import boolean, is_number, positive_int
+from src.core.errors import ConfigError, DataError
+from src.core.pixels import to_model_range
 
 
 def check_fraction(fraction: object) -> float:
     """The share of the data set to train on: a number in (0, 1]."""
-    ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 1
-    if not ok:
+    if not (is_number(fraction) and 0 < fraction <= 1):
         raise ConfigError(f"data.fraction={fraction!r} is not allowed: use a number in (0, 1], e.g. 0.1")
     return float(fraction)
 
 
 class ShuffledBatches:
-    """An iterable of (images, labels) batches drawn by a fresh permutation each epoch.
+    """(images, labels) batches in a fresh permutation each epoch, resumable in the middle of one.
 
-    The permutation depends only on (seed, epoch), so every DDP rank draws the same one and takes
-    its own disjoint slice. Incomplete batches are dropped: BatchNorm and compiled graphs want a
-    fixed batch shape.
+    The permutation depends only on (seed, epoch), so every DDP rank draws the same one and takes its
+    own disjoint slice; Lightning tells the epoch through the sampler protocol (`set_epoch`, as for
+    a DistributedSampler). Its state, which Lightning stores in checkpoints, is how many batches of
+    the epoch training has consumed (the data module counts them as they arrive: the loader fetches
+    one ahead); a resumed epoch goes on with the next batch of the same order. Lightning itself would
+    start the epoch's batches again from the first (tests/run/test_lightning_overrides.py).
+    Incomplete batches are dropped: BatchNorm and compiled graphs want a fixed batch shape.
     """
 
     def __init__(
@@ -42,58 +47,50 @@ class ShuffledBatches:
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
-        epoch_fn: Callable[[], int] | None = None,
-        skip_fn: Callable[[int], int] | None = None,
-        position_fn: Callable[[], dict[str, int]] | None = None,
-        resume_fn: Callable[[dict[str, int]], None] | None = None,
     ):
         self.images, self.labels = images, labels
         self.batch_size, self.seed = batch_size, seed
         self.rank, self.world_size = rank, world_size
-        self.epoch_fn = epoch_fn or (lambda: 0)
-        self.skip_fn = skip_fn or (lambda epoch: 0)  # batches of this epoch already trained on
-        self.position_fn, self.resume_fn = position_fn, resume_fn
         self.per_rank = len(images) // world_size
         if self.per_rank < batch_size:
             raise DataError(
                 f"data.batch_size={batch_size} is larger than the {self.per_rank} images each of "
                 f"{world_size} process(es) gets: use a batch size <= {self.per_rank}"
             )
+        self.epoch, self.batches_done = 0, 0
+        self._skip = 0  # batches of `epoch` a resumed checkpoint had trained on (skipped once)
+
+    @property
+    def sampler(self) -> ShuffledBatches:
+        return self  # the object Lightning calls set_epoch on
+
+    def set_epoch(self, epoch: int) -> None:
+        if epoch != self.epoch:
+            self.epoch, self.batches_done, self._skip = epoch, 0, 0
+
+    def consumed(self) -> None:
+        """One more batch of this epoch reached a training step."""
+        self.batches_done += 1
 
     def __len__(self) -> int:
         return self.per_rank // self.batch_size
 
     def state_dict(self) -> dict[str, int]:
-        """Lightning stores it in checkpoints: where training is in the epoch (see TensorImageDataModule)."""
-        return self.position_fn() if self.position_fn else {}
+        return {"epoch": self.epoch, "batches_done": self.batches_done}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
-        if self.resume_fn and state_dict:
-            self.resume_fn(state_dict)
+        if state_dict:
+            self.epoch, self.batches_done = state_dict["epoch"], state_dict["batches_done"]
+            self._skip = self.batches_done
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        epoch = self.epoch_fn()
-        generator = torch.Generator().manual_seed(self.seed + epoch)
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
         order = torch.randperm(len(self.images), generator=generator)
         order = order[self.rank :: self.world_size][: self.per_rank].to(self.images.device)
-        first = self.skip_fn(epoch) * self.batch_size  # a resumed epoch goes on where it stopped
+        first, self._skip = self._skip * self.batch_size, 0
         for start in range(first, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]
             yield self.images[index], self.labels[index]
-
-
-class OrderedBatches:
-    """Every image once, in order, the last batch possibly smaller: for evaluation (nothing dropped)."""
-
-    def __init__(self, images: Tensor, labels: Tensor, batch_size: int):
-        self.images, self.labels, self.batch_size = images, labels, batch_size
-
-    def __len__(self) -> int:
-        return -(-len(self.images) // self.batch_size)
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        for start in range(0, len(self.images), self.batch_size):
-            yield self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
 
 
 RESIZE_CHUNK = 4096  # images resized at a time, to bound the float copy's memory
@@ -106,15 +103,6 @@ def resize_images(images: Tensor, resolution: int) -> Tensor:
         for i in range(0, len(images), RESIZE_CHUNK)
     ]
     return torch.cat(chunks)
-
-
-def to_model_range(images: Tensor, hflip: bool) -> Tensor:
-    """uint8 [0, 255] -> float [-1, 1], each image mirrored left-right with probability 1/2."""
-    x = images.float().div_(127.5).sub_(1.0)
-    if hflip:
-        mirror = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < 0.5
-        x = torch.where(mirror, x.flip(3), x)
-    return x
 
 
 def stratified_subset(labels: Tensor, fraction: float, seed: int) -> Tensor:
@@ -135,9 +123,8 @@ def stratified_subset(labels: Tensor, fraction: float, seed: int) -> Tensor:
 class TensorImageDataModule(L.LightningDataModule):
     """Base for data sets that fit in memory: subclasses implement `load()`; this serves batches.
 
-    It counts the training batches it hands over (the loader prefetches one ahead, so the loader
-    itself cannot), and its ShuffledBatches report that position to Lightning, which stores it in
-    checkpoints: a run resumed in the middle of an epoch goes on with the next batch of the same order.
+    It counts the training batches that reach a step into its ShuffledBatches, whose state Lightning
+    stores in checkpoints: a run resumed in the middle of an epoch goes on with the next batch.
     """
 
     def __init__(
@@ -162,8 +149,7 @@ class TensorImageDataModule(L.LightningDataModule):
         self.images: Tensor | None = None
         self.labels: Tensor | None = None
         self.num_classes = 0
-        self.epoch, self.batches_done = 0, 0  # training position, saved in checkpoints
-        self._resume_at: tuple[int, int] | None = None
+        self._train_batches: ShuffledBatches | None = None
 
     def load(self) -> tuple[Tensor, Tensor]:
         """Return uint8 images [N, C, H, W] and int64 labels [N]."""
@@ -206,42 +192,20 @@ class TensorImageDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> ShuffledBatches:
         trainer = self.trainer
-        return ShuffledBatches(
-            self.images,
-            self.labels,
-            self.batch_size,
-            seed=self.seed,
-            rank=trainer.global_rank if trainer else 0,
-            world_size=trainer.world_size if trainer else 1,
-            epoch_fn=(lambda: trainer.current_epoch) if trainer else None,
-            skip_fn=self._skip,
-            position_fn=lambda: {"epoch": self.epoch, "batches_done": self.batches_done},
-            resume_fn=self._resume,
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        self._train_batches = ShuffledBatches(
+            self.images, self.labels, self.batch_size, self.seed, rank, world_size
         )
+        return self._train_batches
 
-    def _skip(self, epoch: int) -> int:
-        """Batches of `epoch` to skip: those a resumed checkpoint had trained on (once)."""
-        if self._resume_at is None or self._resume_at[0] != epoch:
-            return 0
-        skip = self._resume_at[1]
-        self._resume_at = None
-        return skip
-
-    def _resume(self, position: dict[str, int]) -> None:
-        """Continue from a checkpoint's position: the next epoch skips the batches it trained on."""
-        self.epoch, self.batches_done = position["epoch"], position["batches_done"]
-        self._resume_at = (self.epoch, self.batches_done)
-
-    def test_dataloader(self) -> OrderedBatches:
-        return OrderedBatches(self.images, self.labels, self.batch_size)
+    def test_dataloader(self) -> DataLoader:
+        """Every image once, in order, the last batch possibly smaller: for evaluation."""
+        return DataLoader(TensorDataset(self.images, self.labels), batch_size=self.batch_size)
 
     def on_after_batch_transfer(
         self, batch: tuple[Tensor, Tensor], dataloader_idx: int
     ) -> tuple[Tensor, Tensor]:
         images, labels = batch
-        trainer = self.trainer
-        if trainer is not None and trainer.training:  # one more training batch consumed
-            if trainer.current_epoch != self.epoch:
-                self.epoch, self.batches_done = trainer.current_epoch, 0
-            self.batches_done += 1
+        if self.trainer is not None and self.trainer.training and self._train_batches is not None:
+            self._train_batches.consumed()
         return to_model_range(images, self.hflip), labels

@@ -18,18 +18,14 @@ from torch import Tensor
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import download_and_extract_archive
 
+from src.core.errors import DataError
 from src.data.base import TensorImageDataModule
-from src.utils.errors import DataError
 
 log = logging.getLogger(__name__)
 
 FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py"
 SPLITS = {"train": CIFAR10.train_list, "test": CIFAR10.test_list}
 RESOLUTION = 32
-
-
-def md5sum(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, list[int]]:
@@ -52,27 +48,11 @@ def read_split(root: Path, split: str) -> tuple[Tensor, Tensor, list[str]]:
     for name, official_md5 in SPLITS[split]:
         path = root / name
         data, y = read_batch(path)
-        if md5sum(path) != official_md5:
+        if hashlib.md5(path.read_bytes()).hexdigest() != official_md5:
             mismatched.append(name)
         images.append(data)
         labels.extend(y)
     return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long), mismatched
-
-
-def write_pickle_layout(data_dir: Path, split: str, images: np.ndarray, labels: np.ndarray) -> Path:
-    """uint8 images [N, 3, 32, 32] and labels -> data_dir/cifar-10-batches-py/<the split's files>.
-
-    The official layout (a dict of b"data" rows and b"labels" per file, the images spread evenly over
-    the split's files); for tests and benchmarks that need CIFAR-10-shaped files without the data set.
-    """
-    folder = data_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    names = [name for name, _ in SPLITS[split]]
-    for name, part, y in zip(names, np.array_split(images, len(names)), np.array_split(labels, len(names))):
-        entry = {b"data": part.reshape(len(part), -1), b"labels": y.tolist(), b"batch_label": name.encode()}
-        with open(folder / name, "wb") as f:
-            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
-    return folder
 
 
 def remove_partial_download(archive: Path, created: list[Path]) -> None:

@@ -16,8 +16,9 @@ from torch import Tensor
 from torchvision.io import ImageReadMode, decode_image
 from torchvision.transforms.v2.functional import resize
 
+from src.core.errors import DataError
+from src.core.files import DiskFullError, save_atomically
 from src.data.base import TensorImageDataModule
-from src.utils.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +93,9 @@ class ImageFolderDataModule(TensorImageDataModule):
     def _write_cache(self, cache_file: Path, images: Tensor, labels: Tensor) -> None:
         """Write atomically and drop stale caches of the same resolution; a read-only folder only warns."""
         try:
-            tmp = cache_file.with_suffix(".tmp")
-            torch.save({"images": images, "labels": labels}, tmp)
-            tmp.replace(cache_file)
+            save_atomically({"images": images, "labels": labels}, cache_file)
             for old in self.path.glob(f".ganlab-cache-{self.resolution}px-*.pt"):
                 if old != cache_file:
                     old.unlink()
-        except OSError as exc:
+        except (OSError, DiskFullError) as exc:
             log.warning("could not write the image cache %s (%s): decoding again next run", cache_file, exc)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from src.core.errors import DataError
 from src.data.base import TensorImageDataModule
-from src.utils.errors import DataError
 
 PALETTE_SEED = 0  # class colours are the same for every seed, so another seed is a held-out set
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from src.core.checks import non_negative, one_of, whole
+from src.core.errors import ConfigError
 from src.diffusion.schedule import NoiseSchedule
-from src.utils.checks import non_negative, one_of
-from src.utils.errors import ConfigError
 
 SAMPLERS = ("ddpm", "ddim")
 EpsFn = Callable[[Tensor, Tensor], Tensor]
@@ -27,17 +27,16 @@ NoiseFn = Callable[[int], Tensor]
 StepHook = Callable[[int, Tensor], None]
 
 
-def check_sampler(sampler: object, steps: object, eta: object, timesteps: int, prefix: str = "") -> None:
-    """One ConfigError line for an unknown sampler, a step count outside 1..T or a negative eta."""
+def check_sampler(
+    sampler: object, steps: object, eta: object, timesteps: int, prefix: str = "", steps_key: str = "steps"
+) -> None:
+    """The sampler rule, written once: one ConfigError line for an unknown sampler, a step count outside
+    1..T (the ancestral sampler takes all T) or a negative eta. `prefix` and `steps_key` name the keys."""
     one_of(sampler, f"{prefix}sampler", SAMPLERS)
-    ok = isinstance(steps, int) and not isinstance(steps, bool) and 1 <= steps <= timesteps
-    if not ok:
-        raise ConfigError(
-            f"{prefix}steps={steps!r} is not allowed: use a whole number in 1..{timesteps} (the model's T)"
-        )
+    whole(steps, f"{prefix}{steps_key}", 1, timesteps, note=" (the model's T)")
     if sampler == "ddpm" and steps != timesteps:
         raise ConfigError(
-            f"{prefix}steps={steps} is not allowed with sampler=ddpm: the ancestral sampler takes all "
+            f"{prefix}{steps_key}={steps} is not allowed with sampler=ddpm: the ancestral sampler takes all "
             f"{timesteps} steps (use steps={timesteps}, or sampler=ddim for fewer)"
         )
     non_negative(eta, f"{prefix}eta", zero_means="deterministic DDIM")
@@ -122,7 +121,7 @@ def run_sampler(
     clip: bool = True,
     hook: StepHook | None = None,
 ) -> Tensor:
-    check_sampler(sampler, steps, eta, schedule.timesteps)
+    """The named sampler (options checked by the caller: DDPM.sampler_options)."""
     if sampler == "ddpm":
         return ddpm_sample(eps_fn, schedule, x, noise, clip, hook)
     return ddim_sample(eps_fn, schedule, x, steps, noise, eta, clip, hook)

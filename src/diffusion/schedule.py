@@ -13,8 +13,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from src.utils.checks import in_range, one_of, positive_int
-from src.utils.errors import ConfigError
+from src.core.checks import in_range, one_of, positive_int
+from src.core.errors import ConfigError
 
 SCHEDULES = ("linear", "cosine")
 COSINE_OFFSET = 0.008  # Nichol & Dhariwal's s

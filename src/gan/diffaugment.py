@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from src.utils.errors import ConfigError
+from src.core.errors import ConfigError
 
 TRANSLATION_RATIO = 0.125  # shift by up to 1/8 of the image size, padding with zeros
 CUTOUT_RATIO = 0.5  # erase a square of half the image size

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from src.utils.checks import one_of
+from src.core.checks import one_of
 
 
 def bce_d(real: Tensor, fake: Tensor) -> Tensor:

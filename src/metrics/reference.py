@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from src.core.files import save_atomically, write_atomically
 from src.metrics.distances import mean_and_covariance
 from src.metrics.features import image_features
 from src.metrics.network import FeatureNetwork
@@ -71,9 +72,8 @@ def reference_stats(
     log.info("computing reference statistics of %d images of %s (cached in %s)", len(images), dataset, path)
     features, _ = image_features(network, images, batch_size, device, progress=progress)
     stats = ReferenceStats.from_features(features, kid_max, protocol)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"mu": stats.mu.cpu(), "sigma": stats.sigma.cpu(), "kid_features": stats.kid_features}, tmp)
-    tmp.replace(path)  # atomic: a crash never leaves a half-written cache
-    (path.with_suffix(".json")).write_text(json.dumps(protocol, indent=1))
+    save_atomically(
+        {"mu": stats.mu.cpu(), "sigma": stats.sigma.cpu(), "kid_features": stats.kid_features}, path
+    )
+    write_atomically(json.dumps(protocol, indent=1), path.with_suffix(".json"))
     return stats

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from src.core.checks import whole
 from src.metrics.distances import (
     frechet_distance,
     inception_score,
@@ -11,8 +12,6 @@ from src.metrics.distances import (
     mean_and_covariance,
 )
 from src.metrics.reference import ReferenceStats
-from src.utils.checks import positive_int
-from src.utils.errors import ConfigError
 
 MIN_SAMPLES = 2  # a covariance needs two samples (one crashes inside the linear algebra library)
 
@@ -20,18 +19,8 @@ MIN_SAMPLES = 2  # a covariance needs two samples (one crashes inside the linear
 def check_sample_counts(n_samples: object, kid_subset_size: object, prefix: str = "") -> None:
     """Enough samples for a covariance, and KID subsets smaller than the sample set (equal subsets
     would all be the whole set: a standard deviation of rounding error reported as a spread)."""
-    positive_int(n_samples, f"{prefix}n_samples")
-    if n_samples < MIN_SAMPLES:
-        raise ConfigError(
-            f"{prefix}n_samples={n_samples} is not allowed: use a whole number >= {MIN_SAMPLES} "
-            "(FID needs a covariance)"
-        )
-    positive_int(kid_subset_size, f"{prefix}kid_subset_size")
-    if kid_subset_size >= n_samples:
-        raise ConfigError(
-            f"{prefix}kid_subset_size={kid_subset_size} is not allowed with {prefix}n_samples={n_samples}: "
-            f"use a subset size < n_samples, e.g. {max(1, n_samples // 2)}"
-        )
+    whole(n_samples, f"{prefix}n_samples", low=MIN_SAMPLES, note=" (FID needs a covariance)")
+    whole(kid_subset_size, f"{prefix}kid.subset_size", 1, n_samples - 1, note=" (smaller than n_samples)")
 
 
 def scores(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from src.core.checks import positive_int
 from src.models.dcgan import DCGAN_INIT_STD, DCGANDiscriminator, DCGANGenerator
-from src.utils.checks import positive_int
 
 
 class ConditionalDCGANGenerator(nn.Module):
@@ -58,10 +58,6 @@ class ProjectionDiscriminator(nn.Module):
         self.body = DCGANDiscriminator(base_width, resolution, channels, norm)
         self.embed = nn.Embedding(num_classes, self.body.feature_dim)
         nn.init.normal_(self.embed.weight, 0.0, DCGAN_INIT_STD)
-
-    def phi(self, x: Tensor) -> Tensor:
-        """The image features [B, feature_dim] that both psi and the projection read."""
-        return self.body.features(x).flatten(1)
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
         features = self.body.features(x)

@@ -11,9 +11,9 @@ import math
 import torch
 from torch import Tensor, nn
 
+from src.core.checks import positive_int
+from src.core.errors import ConfigError
 from src.models.norms import hidden_norm
-from src.utils.checks import positive_int
-from src.utils.errors import ConfigError
 
 BASE_SIZE = 4  # spatial size at the narrow end of both networks
 DCGAN_INIT_STD = 0.02  # the paper's N(0, 0.02) initialisation

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from src.core.checks import positive_int
 from src.models.norms import hidden_norm
-from src.utils.checks import positive_int
 
 LEAK = 0.2  # LeakyReLU slope of the discriminator
 

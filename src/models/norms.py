@@ -8,18 +8,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from src.utils.checks import one_of
+from src.core.checks import one_of
 
 D_NORMS = ("batch", "none", "layer")
 
 
-def check_norm(kind: str) -> str:
-    return one_of(kind, "model.discriminator.norm", D_NORMS)
-
-
 def hidden_norm(kind: str, features: int, spatial: bool) -> nn.Module | None:
     """The normalisation after a hidden layer of `features` channels (conv maps when `spatial`)."""
-    check_norm(kind)
+    one_of(kind, "model.discriminator.norm", D_NORMS)
     if kind == "batch":
         return nn.BatchNorm2d(features) if spatial else nn.BatchNorm1d(features)
     if kind == "layer":

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.utils.checks import in_range, positive_int
-from src.utils.errors import ConfigError
+from src.core.checks import in_range, positive_int
+from src.core.errors import ConfigError
 
 
 def timestep_embedding(t: Tensor, dim: int) -> Tensor:

@@ -32,13 +32,13 @@ def test_fid_is_logged_each_epoch_and_the_best_checkpoint_has_the_lowest(fid_run
 
 def test_fid_is_off_by_default_without_a_gpu_and_one_line_says_how_to_turn_it_on(tmp_path, caplog):
     from src.callbacks.fid import OFF_MESSAGE
-    from src.train import fit_guarded
+    from src.train import fit
     from tests.conftest import compose_into
 
     cfg = compose_into(tmp_path / "run", "+experiment=smoke", "callbacks=default", "trainer.max_steps=2")
     assert cfg.callbacks.fid.enabled is False  # trainer=cpu: the Inception pass would dominate the run
     with caplog.at_level("INFO", logger="src.callbacks.fid"):
-        trainer = fit_guarded(cfg)
+        trainer = fit(cfg)
     assert [r.getMessage() for r in caplog.records if r.name == "src.callbacks.fid"] == [OFF_MESSAGE]
     assert "callbacks=fid_small" in OFF_MESSAGE
     assert "metrics/fid" not in trainer.callback_metrics
@@ -47,7 +47,7 @@ def test_fid_is_off_by_default_without_a_gpu_and_one_line_says_how_to_turn_it_on
 
 def test_the_end_of_training_fid_leaves_a_best_checkpoint(tmp_path, fid_run):
     """max_steps stops mid-epoch, before any epoch-end FID: the score at the end still gives best.ckpt."""
-    from src.train import fit_guarded
+    from src.train import fit
     from tests.conftest import compose_into
 
     cfg = compose_into(
@@ -59,14 +59,14 @@ def test_the_end_of_training_fid_leaves_a_best_checkpoint(tmp_path, fid_run):
         "callbacks.fid.n_samples=32",
         "callbacks.fid.n_real=64",
         "callbacks.fid.batch_size=16",
-        "callbacks.fid.kid_subsets=2",
-        "callbacks.fid.kid_subset_size=16",
+        "callbacks.fid.kid.subsets=2",
+        "callbacks.fid.kid.subset_size=16",
         f"metrics.weights_path={fid_run.weights}",
         f"metrics.cache_dir={tmp_path / 'cache'}",
         "metrics.allow_download=false",
     )
     assert cfg.callbacks.fid.every_n_epochs is None
-    trainer = fit_guarded(cfg)
+    trainer = fit(cfg)
     best = torch.load(tmp_path / "run" / "checkpoints" / "best.ckpt", weights_only=False)
     assert best["global_step"] == 3 == trainer.global_step
     assert float(trainer.callback_metrics["metrics/fid"]) >= 0

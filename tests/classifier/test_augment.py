@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from src.classifier.augment import CourseAugment
-from src.utils.errors import ConfigError
+from src.core.errors import ConfigError
 
 
 def test_augmentations_draw_per_image_and_switch_off():

@@ -10,9 +10,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.classifier import ClassifierMetricsCallback
+from src.core.errors import ConfigError
 from src.gan import GAN
-from src.train import fit_guarded
-from src.utils.errors import ConfigError
+from src.train import fit
 
 TINY = [
     "+experiment=smoke",
@@ -38,7 +38,7 @@ def events(run_dir: Path) -> EventAccumulator:
 @pytest.mark.parametrize("model", ["cdcgan", "dcgan"])
 def test_callback_logs_the_metrics_every_epoch(compose_cfg, classifier_ckpt, model):
     cfg = compose_cfg(*TINY, f"model={model}", f"callbacks.classifier_metrics.ckpt_path={classifier_ckpt}")
-    fit_guarded(cfg)
+    fit(cfg)
     acc = events(Path(cfg.paths.output_dir))
     scalars = set(acc.Tags()["scalars"])
     assert {"metrics/fid_cnn", "metrics/class_entropy"} <= scalars
@@ -114,6 +114,6 @@ def test_bad_arguments_are_one_line_when_the_callback_is_built(classifier_ckpt, 
         ClassifierMetricsCallback(classifier_ckpt, **kwargs)
     assert str(err.value).startswith(named) and "\n" not in str(err.value)
     with pytest.raises(
-        ConfigError, match=r"^callbacks.classifier_metrics.ckpt_path='/no/such.ckpt' does not"
+        ConfigError, match=r"^callbacks.classifier_metrics.ckpt_path='/no/such.ckpt' is missing"
     ):
         ClassifierMetricsCallback("/no/such.ckpt")

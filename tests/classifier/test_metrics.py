@@ -16,10 +16,10 @@ from src.classifier.metrics import (
     load_classifier,
     require_checkpoint,
 )
+from src.core.errors import ConfigError
 from src.data import SyntheticDataModule
 from src.data.base import to_model_range
 from src.models import CourseCNN
-from src.utils.errors import ConfigError
 
 
 def test_histogram_and_entropy_by_hand():
@@ -44,9 +44,7 @@ def test_the_checkpoint_loads_frozen_in_eval_mode_and_a_missing_one_is_one_line(
     with pytest.raises(ConfigError) as err:
         require_checkpoint(tmp_path / "none.ckpt", "some.key")
     message = str(err.value)
-    assert (
-        message.startswith(f"some.key={str(tmp_path / 'none.ckpt')!r} does not exist") and "\n" not in message
-    )
+    assert message.startswith(f"some.key={str(tmp_path / 'none.ckpt')!r} is missing") and "\n" not in message
 
 
 def test_metrics_separate_real_from_noise_and_read_labels(classifier_ckpt):

@@ -11,11 +11,10 @@ from omegaconf import DictConfig, open_dict
 
 from src.classifier.augment import CourseAugment
 from src.classifier.metrics import load_classifier
+from src.core.errors import ConfigError, user_error
 from src.models import CourseCNN
+from src.run.config_checks import validate_classifier_config
 from src.train_classifier import train_classifier
-from src.utils.errors import ConfigError
-from src.utils.runtime import user_error
-from src.utils.validation import validate_classifier_config
 from tests.helpers import CONFIG_DIR
 
 NUM_CLASSES = 10

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from src.core.errors import ConfigError, DataError
+from src.core.pixels import to_model_range
 from src.data import ShuffledBatches, SyntheticDataModule
-from src.data.base import check_fraction, stratified_subset, to_model_range
-from src.utils.errors import ConfigError, DataError
+from src.data.base import check_fraction, stratified_subset
 
 
 def test_flip_mirrors_some_images_and_only_mirrors():
@@ -25,16 +26,12 @@ def test_flip_mirrors_some_images_and_only_mirrors():
 def test_batches_shard_across_ranks_and_reshuffle_per_epoch():
     images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1)
     labels = torch.arange(40)
-    epoch = {"n": 0}
-    ranks = [
-        ShuffledBatches(images, labels, 5, seed=3, rank=r, world_size=2, epoch_fn=lambda: epoch["n"])
-        for r in (0, 1)
-    ]
+    ranks = [ShuffledBatches(images, labels, 5, seed=3, rank=r, world_size=2) for r in (0, 1)]
     seen = [torch.cat([y for _, y in loader]) for loader in ranks]
     assert len(ranks[0]) == 4
     assert set(seen[0].tolist()).isdisjoint(seen[1].tolist())
     assert sorted(torch.cat(seen).tolist()) == list(range(40))
-    epoch["n"] = 1
+    ranks[0].sampler.set_epoch(1)  # as Lightning tells a loader's sampler the epoch
     assert not torch.equal(torch.cat([y for _, y in ranks[0]]), seen[0])
 
 
@@ -87,3 +84,19 @@ def test_bad_arguments_are_one_line_when_the_data_module_is_built(kwargs, named)
     with pytest.raises(ConfigError) as err:
         SyntheticDataModule(**kwargs)
     assert str(err.value) == named
+
+
+def test_a_resumed_epoch_goes_on_with_the_next_batch_of_the_same_order():
+    images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1)
+    loader = ShuffledBatches(images, torch.arange(40), 5, seed=3)
+    loader.set_epoch(2)
+    whole_epoch = [y for _, y in loader]
+    for _ in range(3):  # training consumed three batches of epoch 2, then a checkpoint was written
+        loader.consumed()
+    resumed = ShuffledBatches(images, torch.arange(40), 5, seed=3)
+    resumed.load_state_dict(loader.state_dict())
+    resumed.set_epoch(2)
+    assert [y.tolist() for _, y in resumed] == [y.tolist() for y in whole_epoch[3:]]
+    assert len([y for _, y in resumed]) == 8  # the skip applies once: the next pass is the whole epoch
+    resumed.set_epoch(3)
+    assert resumed.state_dict() == {"epoch": 3, "batches_done": 0}

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from benchmarks.data import write_pickle_layout
+from src.core.errors import DataError
 from src.data import CIFAR10DataModule
 from src.data import cifar10 as cifar10_module
-from src.data.cifar10 import FOLDER, SPLITS, write_pickle_layout
-from src.utils.errors import DataError
+from src.data.cifar10 import FOLDER, SPLITS
 from tests.helpers import write_cifar10
 
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torchvision.io import write_jpeg, write_png
 
+from src.core.errors import DataError
 from src.data import ImageFolderDataModule
 from src.data import image_folder as image_folder_module
-from src.utils.errors import DataError
 
 
 def make_image_folder(root: Path) -> None:

@@ -12,15 +12,14 @@ import pytest
 import torch
 from omegaconf import open_dict
 
+from src.core import signals
+from src.core.errors import ConfigError, user_error
 from src.diffusion import DDPM
 from src.evaluate import kid_subset_size_for
 from src.gan import GAN
 from src.generate import generate
-from src.train import build, fit_guarded
-from src.utils import signals
-from src.utils.errors import ConfigError
-from src.utils.modules import MODULE_KEY, checkpoint_class, load_module
-from src.utils.runtime import user_error
+from src.generative.checkpoint import MODULE_KEY, checkpoint_class, load_module
+from src.train import build, fit
 from tests.conftest import compose_into
 from tests.helpers import fit_tiny, run_module, write_tiny_feature_network
 
@@ -42,7 +41,10 @@ NO_EXTRAS = [  # the smoke run without its image writers: what resume exactness 
 
 
 def tiny_ddpm(**kwargs) -> DDPM:
-    return DDPM(unet=TINY_UNET, **{"warmup_steps": 0, "ema_decay": 0.9, "sample_steps": 5, **kwargs})
+    return DDPM(
+        unet=TINY_UNET,
+        **{"warmup_steps": 0, "ema": {"decay": 0.9, "warmup": True}, "sample_steps": 5, **kwargs},
+    )
 
 
 def fixed_loss(model: DDPM, images: torch.Tensor) -> float:
@@ -87,12 +89,12 @@ def test_samples_have_the_interfaces_shape_range_and_index_stability():
     ("override", "start"),
     [
         ("model.sampler=foo", "model.sampler='foo' is unknown: use one of ddpm, ddim"),
-        ("model.sample_steps=0", "model.steps=0 is not allowed"),
-        ("model.sample_steps=2000", "model.steps=2000 is not allowed: use a whole number in 1..1000"),
+        ("model.sample_steps=0", "model.sample_steps=0 is not allowed"),
+        ("model.sample_steps=2000", "model.sample_steps=2000 is not allowed: use a whole number in 1..1000"),
         ("model.schedule=quadratic", "model.schedule='quadratic' is unknown"),
         ("model.eta=-1", "model.eta=-1 is not allowed"),
         ("loss=hinge", "model.loss='hinge' is not a DDPM setting (the loss group applies to GANs only"),
-        ("model.ema_decay=1.5", "model.ema_decay=1.5 is not allowed"),
+        ("model.ema.decay=1.5", "model.ema.decay=1.5 is not allowed"),
     ],
 )
 def test_bad_values_are_one_line_before_training(tmp_path, override, start):
@@ -133,12 +135,12 @@ def test_checkpoints_resume_exactly_and_name_their_class(tmp_path):
             with open_dict(cfg):
                 cfg.callbacks.stop = {"_target_": f"{__name__}.StopAtStep", "step": 3}
             with pytest.raises(Exception) as err:
-                fit_guarded(cfg)
+                fit(cfg)
             assert type(user_error(err.value)).__name__ == "StopRequested"
             signals.clear()
             base.append(f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}")
             assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
-        fit_guarded(compose_into(out, *base))
+        fit(compose_into(out, *base))
         runs[name] = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     a, b = runs["straight"], runs["resumed"]
     assert a["global_step"] == b["global_step"] == 12
@@ -164,7 +166,7 @@ def test_a_gan_checkpoint_loads_as_a_gan_with_or_without_the_key_and_refuses_sam
         "callbacks.samples=null",
         *QUIET,
     )
-    fit_guarded(cfg)
+    fit(cfg)
     ckpt = tmp_path / "gan" / "checkpoints" / "last.ckpt"
     assert checkpoint_class(ckpt) is GAN
     old = torch.load(ckpt, weights_only=False)
@@ -183,7 +185,7 @@ def test_kid_subset_size_adapts_to_small_evaluations():
     assert size() == 1000  # the standard protocol (50k samples)
     assert size("n_samples=32", "n_real=32") == 16
     assert size("n_samples=5000", "n_real=100") == 50
-    assert size("n_samples=32", "kid_subset_size=8") == 8  # a given size is kept (and checked)
+    assert size("n_samples=32", "kid.subset_size=8") == 8  # a given size is kept (and checked)
 
 
 @pytest.mark.slow
@@ -234,10 +236,10 @@ def test_sampling_time_is_measured_for_each_sampler_of_a_diffusion_model_and_onc
 
 
 def test_a_diffusion_run_shorter_than_log_every_n_steps_has_a_loss_curve(tmp_path):
-    """As for the GANs (src/utils/log_points.py): first step, each epoch's last batch, the last step."""
+    """As for the GANs (src/generative/log_points.py): first step, each epoch's last batch, the last step."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from src.train import fit_guarded
+    from src.train import fit
     from tests.conftest import compose_into
 
     cfg = compose_into(
@@ -250,7 +252,7 @@ def test_a_diffusion_run_shorter_than_log_every_n_steps_has_a_loss_curve(tmp_pat
         "callbacks.denoising_strip=null",
         "callbacks.sampling_time=null",
     )
-    trainer = fit_guarded(cfg)
+    trainer = fit(cfg)
     events = EventAccumulator(str(tmp_path / "run"))
     events.Reload()
     assert [e.step for e in events.Scalars("loss/mse")] == [0, 7, 10]

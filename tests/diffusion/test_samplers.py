@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from src.core.errors import ConfigError
 from src.diffusion.samplers import check_sampler, ddim_sample, ddim_timesteps, ddpm_sample
 from src.diffusion.schedule import NoiseSchedule, make_betas
-from src.utils.errors import ConfigError
 
 MU, S = 0.5, 0.3
 N = 20_000

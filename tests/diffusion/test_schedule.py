@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from src.core.errors import ConfigError
 from src.diffusion.schedule import NoiseSchedule, cosine_alphas_cumprod, make_betas
-from src.utils.errors import ConfigError
 
 
 def test_linear_alpha_bar_matches_its_closed_form():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from src.core.errors import ConfigError
 from src.gan.diffaugment import POLICIES, DiffAugment, color, cutout, diff_augment, parse_policy, translation
-from src.utils.errors import ConfigError
 
 
 @pytest.mark.parametrize("policy", [*POLICIES, "color,translation,cutout"])

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
+from src.core.errors import ConfigError
 from src.gan.losses import ALL_LOSSES, LOSSES, PENALISED_LOSSES, get_loss, gradient_penalty
-from src.utils.errors import ConfigError
 
 REAL = [2.0, -1.0, 0.5]
 FAKE = [-3.0, 0.25, 1.0]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from src.core.errors import ConfigError
 from src.gan import GAN
-from src.utils.errors import ConfigError
 from tests.helpers import fit_tiny
 
 TINY_G = {"_target_": "src.models.DCGANGenerator", "latent_dim": 8, "base_width": 4}
@@ -19,6 +19,7 @@ COND_G = {
     "base_width": 4,
 }
 COND_D = {"_target_": "src.models.ProjectionDiscriminator", "num_classes": 10, "base_width": 4}
+ADAM = {"_target_": "torch.optim.Adam"}
 
 fit = fit_tiny  # (model, max_steps[, num_classes]) -> Trainer
 
@@ -85,7 +86,8 @@ def test_global_step_counts_batches_and_n_critic_d_steps(n_critic):
 
 
 def test_learning_rates_scale_and_betas_reach_adam():
-    model = GAN(TINY_G, TINY_D, latent_dim=8, lr_g=1e-3, lr_d=3e-4, betas=(0.1, 0.9))
+    adam = {"_target_": "torch.optim.Adam", "betas": (0.1, 0.9)}
+    model = GAN(TINY_G, TINY_D, latent_dim=8, lr_g=1e-3, lr_d=3e-4, optimizer=adam)
     opt_g, opt_d = model.configure_optimizers()
     assert opt_g.param_groups[0]["lr"] == 1e-3 and opt_d.param_groups[0]["lr"] == 3e-4
     assert opt_g.param_groups[0]["betas"] == (0.1, 0.9)
@@ -109,7 +111,7 @@ def test_update_ema_counts_images_not_steps():
     ema_after = []
     for batches in ([64, 64], [128]):
         torch.manual_seed(0)
-        model = GAN(TINY_G, TINY_D, ema_kimg=0.128, ema_rampup=None)  # half-life: 128 images
+        model = GAN(TINY_G, TINY_D, ema={"kimg": 0.128, "rampup": None})  # half-life: 128 images
         with torch.no_grad():
             for p in model.generator.parameters():
                 p.add_(1.0)
@@ -119,7 +121,7 @@ def test_update_ema_counts_images_not_steps():
     assert all(torch.allclose(ema_after[0][k], ema_after[1][k], atol=1e-6) for k in ema_after[0])
     # one half-life of images: the EMA is half way between its start and G (G moved by exactly 1)
     torch.manual_seed(0)
-    fresh = GAN(TINY_G, TINY_D, ema_kimg=0.128, ema_rampup=None)
+    fresh = GAN(TINY_G, TINY_D, ema={"kimg": 0.128, "rampup": None})
     for k, p in params(fresh.generator_ema).items():
         assert torch.allclose(ema_after[1][k], p + 0.5, atol=1e-6)
 
@@ -212,14 +214,30 @@ def test_more_data_classes_than_embeddings_is_refused_before_training():
     [
         ({"lr_g": 0}, "model.lr_g=0 is not allowed"),
         ({"lr_scale": -1}, "model.lr_scale=-1 is not allowed"),
-        ({"betas": (0.5,)}, "model.betas=[0.5] is not allowed"),
-        ({"betas": (0.5, 1.0)}, "model.betas=1.0 is not allowed"),
+        (
+            {"optimizer": {"_target_": "torch.optim.Adam", "betas": (0.5,)}},
+            "model.optimizer.betas=[0.5] is not",
+        ),
+        (
+            {"optimizer": {"_target_": "torch.optim.Adam", "betas": (0.5, 1.0)}},
+            "model.optimizer.betas=1.0 is not",
+        ),
+        (
+            {"optimizer": {"_target_": "torch.optim.Adam", "eps": -1}},
+            "model.optimizer={'eps': -1} is not allowed",
+        ),
+        (
+            {"optimizer": {"_target_": "torch.optim.Adamm"}},
+            "model.optimizer._target_='torch.optim.Adamm' is not",
+        ),
         ({"n_critic": 0}, "model.n_critic=0 is not allowed"),
         ({"gp_weight": -1}, "model.gp_weight=-1 is not allowed"),
         ({"d_spectral_norm": "yes"}, "model.d_spectral_norm='yes' is not allowed"),
         ({"loss": "nope"}, "model.loss='nope' is unknown"),
         ({"diffaugment": "zoom"}, "model.diffaugment='zoom' has unknown 'zoom'"),
-        ({"compile_mode": "fastest"}, "model.compile_mode='fastest' is unknown"),
+        ({"speed": {"compile_mode": "fastest"}}, "model.speed.compile_mode='fastest' is unknown"),
+        ({"speed": {"compile": 1}}, "model.speed.compile=1 is not allowed"),
+        ({"speed": {"turbo": True}}, "model.speed.turbo is unknown"),
     ],
 )
 def test_bad_arguments_are_one_line_naming_the_key(kwargs, named):
@@ -261,7 +279,7 @@ def test_sample_picks_the_ema_or_raw_generator_and_its_mode_and_leaves_both_as_t
     # train mode normalises by the batch's own statistics, eval mode by the running ones
     assert not torch.allclose(model.sample(6, seed=2, ema=False, eval_mode=False), raw)
     assert model.generator.training and model.generator_ema.training  # modes restored
-    off = GAN(TINY_G, TINY_D, ema_kimg=None)
+    off = GAN(TINY_G, TINY_D, ema=None)
     assert off.generator_ema is None and torch.equal(off.sample(3), off.sample(3, ema=False))
 
 
@@ -270,7 +288,7 @@ def test_a_run_shorter_than_log_every_n_steps_has_curves_and_a_progress_bar(tmp_
     each epoch's last batch and the last step (max_steps mid-epoch), and the bar shows them."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from src.train import fit_guarded
+    from src.train import fit
     from tests.conftest import compose_into
 
     cfg = compose_into(
@@ -280,7 +298,7 @@ def test_a_run_shorter_than_log_every_n_steps_has_curves_and_a_progress_bar(tmp_
         "trainer.max_steps=13",
         "trainer.enable_progress_bar=false",
     )
-    trainer = fit_guarded(cfg)
+    trainer = fit(cfg)
     events = EventAccumulator(str(tmp_path / "run"))
     events.Reload()
     for tag in ("loss/d", "loss/g", "D(x)", "D(G(z))"):

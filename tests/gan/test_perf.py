@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch._dynamo.exc import TorchDynamoException
 
+from src.core.errors import ConfigError
 from src.data import SyntheticDataModule
 from src.gan import GAN, perf
 from src.gan.perf import CompiledOrEager, adam_options, compile_problem, match_param_layouts
-from src.utils.errors import ConfigError
 
 TINY_G = {"_target_": "src.models.DCGANGenerator", "latent_dim": 8, "base_width": 4}
 TINY_D = {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}
@@ -30,7 +30,7 @@ def test_compile_mode_is_checked():
     assert perf.check_compile_mode("max-autotune") == "max-autotune"
     with pytest.raises(ConfigError) as err:
         perf.check_compile_mode("fastest")
-    assert str(err.value).startswith("model.compile_mode='fastest' is unknown: use one of default,")
+    assert str(err.value).startswith("model.speed.compile_mode='fastest' is unknown: use one of default,")
 
 
 def test_a_module_that_fails_to_compile_runs_eagerly_after_one_warning(monkeypatch):
@@ -89,7 +89,8 @@ KNOB_STEPS = 5
 def fit_seeded(seed: int = 0, **knobs) -> tuple[LayoutRecordingGAN, L.Trainer]:
     """Same seed, data and steps; only `knobs` differ (log every step, so the losses are inspectable)."""
     L.seed_everything(seed, verbose=False)
-    model = LayoutRecordingGAN(TINY_G, TINY_D, latent_dim=8, **knobs)
+    speed = {k: knobs.pop(k) for k in ("channels_last", "fused_adam", "compile") if k in knobs}
+    model = LayoutRecordingGAN(TINY_G, TINY_D, latent_dim=8, speed=speed, **knobs)
     trainer = L.Trainer(
         accelerator="cpu",
         max_steps=KNOB_STEPS,

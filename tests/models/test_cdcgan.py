@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from src.core.errors import ConfigError
 from src.models import ConditionalDCGANGenerator, ProjectionDiscriminator
-from src.utils.errors import ConfigError
 
 
 def test_conditional_generator_honours_its_labels():
@@ -31,9 +31,9 @@ def test_projection_term_is_exactly_the_label_difference():
     y1, y2 = torch.tensor([0, 1, 2]), torch.tensor([4, 3, 2])
     with torch.no_grad():
         delta = d(x, y1) - d(x, y2)
-        expected = ((d.embed(y1) - d.embed(y2)) * d.phi(x)).sum(1)
+        expected = ((d.embed(y1) - d.embed(y2)) * d.body.features(x).flatten(1)).sum(1)
         psi = d.body.net[-1](d.body.features(x)).flatten()
-        assert torch.allclose(d(x, y1), psi + (d.embed(y1) * d.phi(x)).sum(1), atol=1e-5)
+        assert torch.allclose(d(x, y1), psi + (d.embed(y1) * d.body.features(x).flatten(1)).sum(1), atol=1e-5)
     assert torch.allclose(delta, expected, atol=1e-4)
     assert delta[2] == 0 and delta[:2].abs().min() > 1e-3
 

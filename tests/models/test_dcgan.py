@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from src.core.errors import ConfigError
 from src.models import DCGANDiscriminator, DCGANGenerator
 from src.models.dcgan import check_resolution, num_stride2_blocks
-from src.utils.errors import ConfigError
 
 
 @pytest.mark.parametrize("resolution,blocks", [(32, 3), (64, 4)])

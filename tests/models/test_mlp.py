@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from src.core.errors import ConfigError
 from src.models import MLPDiscriminator, MLPGenerator
-from src.utils.errors import ConfigError
 
 
 def test_mlp_gan_is_the_course_architecture():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from src.core.errors import ConfigError
 from src.models import UNet
-from src.utils.errors import ConfigError
 
 TINY = {"ch": 16, "ch_mult": (1, 2), "num_res_blocks": 1, "norm_groups": 8, "dropout": 0.0}
 

@@ -1,0 +1,108 @@
+"""Reading a checkpoint: whether it is one, which LightningModule wrote it, whether it fits a model.
+
+Every module of ganlab writes its class path under `ganlab_module` when it saves; `generate`,
+`evaluate`, the metrics and `resume=` load a checkpoint as that class, so a GAN and a diffusion
+checkpoint go through the same commands. A checkpoint written before the key existed is a GAN's.
+Each failure is one line naming the key to change: a missing or truncated file, a class this
+version lacks, another architecture (the differing hyper-parameter, e.g. `model.latent_dim=8`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+
+from src.core.checks import existing_file
+from src.core.errors import ConfigError
+
+MODULE_KEY = "ganlab_module"
+LEGACY_MODULE = "src.gan.module.GAN"  # checkpoints written before MODULE_KEY
+
+
+def record_module_class(checkpoint: dict[str, Any], module: L.LightningModule) -> None:
+    """Call from `on_save_checkpoint`: the checkpoint names the class that wrote it."""
+    cls = type(module)
+    checkpoint[MODULE_KEY] = f"{cls.__module__}.{cls.__qualname__}"
+
+
+def read_checkpoint(
+    path: str | Path,
+    key: str = "ckpt_path",
+    use: str = "give a .ckpt written by src.train",
+    mmap: bool = False,
+) -> dict[str, Any]:
+    """The checkpoint's contents, or one line: missing, a folder, truncated or not a checkpoint."""
+    existing_file(path, key, use)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        checkpoint["state_dict"]
+    except Exception as exc:  # truncated, not a checkpoint, or not one of ours
+        reason = str(exc).strip().splitlines()[0][:100] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"{key}={str(path)!r} is not a readable checkpoint ({reason}): it may be truncated; "
+            "use another one (e.g. a periodic checkpoint of the same run)"
+        ) from None
+    return checkpoint
+
+
+def checkpoint_class(ckpt_path: str | Path, key: str = "ckpt_path") -> type[L.LightningModule]:
+    """The project's LightningModule class that wrote the checkpoint (nothing outside `src.` is imported)."""
+    path = read_checkpoint(ckpt_path, key, mmap=True).get(MODULE_KEY, LEGACY_MODULE)
+    module_name, _, name = path.rpartition(".")
+    if not module_name.startswith("src."):
+        raise ConfigError(f"the checkpoint names the class {path!r}: only ganlab's own modules (src.*) load")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError):
+        raise ConfigError(f"the checkpoint names the class {path!r}, which this version lacks") from None
+    if not (isinstance(cls, type) and issubclass(cls, L.LightningModule)):
+        raise ConfigError(f"the checkpoint names {path!r}, which is not a LightningModule")
+    return cls
+
+
+def load_module(ckpt_path: str | Path, map_location: torch.device | str, key: str = "ckpt_path"):
+    """The checkpoint's model, as the class that wrote it, in eval mode (one line if it is not one)."""
+    cls = checkpoint_class(ckpt_path, key)
+    return cls.load_from_checkpoint(str(ckpt_path), map_location=map_location).eval()
+
+
+def _flat(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for k, v in tree.items():
+        if isinstance(v, Mapping):
+            flat.update(_flat(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = v
+    return flat
+
+
+def check_fits(checkpoint: Mapping[str, Any], model: nn.Module, hparams: Mapping, ckpt_path: str) -> None:
+    """One line when the checkpoint holds another architecture than `model`: the differing shapes and,
+    where the checkpoint's hyper-parameters say why, the setting to use (e.g. `model.latent_dim=8`)."""
+    state, expected = checkpoint["state_dict"], model.state_dict()
+    differ = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    missing = sorted(set(expected) - set(state))
+    if not differ and not missing:
+        return
+    detail = "; ".join(differ[:3]) if differ else f"missing {', '.join(missing[:3])}"
+    saved, given = _flat(checkpoint.get("hyper_parameters", {})), _flat(hparams)
+    changed: dict[str, Any] = {}
+    for k in sorted((k for k in given if k in saved and saved[k] != given[k]), key=lambda k: k.count(".")):
+        if (k.rsplit(".", 1)[-1], saved[k]) not in {(c.rsplit(".", 1)[-1], v) for c, v in changed.items()}:
+            changed[k] = saved[k]  # model.latent_dim=8, not also the generator's copy of it
+    use = " ".join(f"model.{k}={v!r}" for k, v in list(changed.items())[:3])
+    raise ConfigError(
+        f"ckpt_path={ckpt_path!r} holds another architecture than this config ({detail}; checkpoint vs "
+        f"config): {f'use {use} (as it was trained), or ' if use else ''}resume with the run's own config "
+        "(resume=<run folder>)"
+    )

@@ -1,0 +1,71 @@
+"""OmegaConf resolvers used by conf/ (registered when `src` is imported, so every config user has them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import OmegaConf
+
+GPU_ACCELERATORS = ("gpu", "cuda")
+# logged metrics where higher is better; every other one is minimised
+MAXIMIZED_METRICS = ("metrics/class_entropy", "metrics/class_acc", "D(x)", "train/acc", "test/acc")
+
+
+def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:
+    """`on_gpu` when the run trains on a CUDA GPU (`trainer.accelerator` gpu/cuda, or auto with one
+    present), else `otherwise`: e.g. bf16-mixed precision only where bf16 units exist."""
+    if accelerator in GPU_ACCELERATORS:
+        return on_gpu
+    if accelerator == "auto":
+        return on_gpu if torch.cuda.is_available() else otherwise
+    return otherwise
+
+
+def gpu_job(accelerator: str, on_gpu: Any, on_cpu: Any) -> Any:
+    """A cluster job's request: `on_cpu` for `trainer.accelerator=cpu`, else `on_gpu` (`auto` asks for
+    GPUs: the submitting login node often has none, the compute node it asks for does)."""
+    return on_cpu if accelerator == "cpu" else on_gpu
+
+
+def metric_direction(name: str | None) -> str:
+    """`maximize` for a logged metric where higher is better, else `minimize` (FID, KID, losses):
+    the direction a sweeper optimises `optimized_metric` in (conf/hparams_search/optuna.yaml)."""
+    return "maximize" if name in MAXIMIZED_METRICS else "minimize"
+
+
+def unique_dir(path: str) -> str:
+    """`path`, created now; if another run took it first (same second), `path_2`, `path_3`, ...
+
+    mkdir is atomic, so two runs started together never share a folder."""
+    candidate, n = Path(path), 1
+    while True:
+        try:
+            candidate.mkdir(parents=True, exist_ok=False)
+            return str(candidate)
+        except FileExistsError:
+            n += 1
+            candidate = Path(f"{path}_{n}")
+
+
+def beside_checkpoint(ckpt_path: str | None, log_dir: str) -> str:
+    """The run folder a checkpoint belongs to (`<run>/checkpoints/x.ckpt` -> `<run>`; a checkpoint
+    elsewhere: its folder); `log_dir` without one. evaluate and generate write there, not as new runs."""
+    if not ckpt_path:
+        return log_dir
+    folder = Path(ckpt_path).expanduser().absolute().parent
+    return str(folder.parent if folder.name == "checkpoints" else folder)
+
+
+def register_resolvers() -> None:
+    OmegaConf.register_new_resolver("beside_checkpoint", beside_checkpoint, replace=True)
+    from src.run.naming import job_name, run_name
+
+    OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+    OmegaConf.register_new_resolver("job_name", job_name, replace=True)
+    OmegaConf.register_new_resolver("if_gpu", if_gpu, replace=True)
+    OmegaConf.register_new_resolver("gpu_job", gpu_job, replace=True)
+    OmegaConf.register_new_resolver("metric_direction", metric_direction, replace=True)
+    # cached: Hydra reads hydra.run.dir more than once, and each read must give the same folder
+    OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True, use_cache=True)
