@@ -1,5 +1,5 @@
-"""ganlab through its own entry point (`src.train.train`) and Lightning's Trainer, timed between two steps
-by the StepWindow callback (src/callbacks/throughput.py).
+"""ganlab through its own entry point (`src.train.fit`) and Lightning's Trainer, timed between two steps
+by the StepWindow callback (benchmarks/step_window.py).
 
 The config is the composed one from conf/ (plus the row's overrides, e.g. `+perf=fast`); for timing,
 only what does not belong to training is switched off: progress bar, logger, checkpointing and the
@@ -37,7 +37,7 @@ def for_timing(cfg: DictConfig, output_dir: str, max_steps: int, callback: dict[
 def fit_with(
     spec: RunSpec, overrides: tuple[str, ...], callback: dict[str, Any], max_steps: int
 ) -> L.Trainer:
-    """Train through src.train.train with `callback` (a Hydra `_target_` dict) for `max_steps` batches."""
+    """Train through src.train.fit with `callback` (a Hydra `_target_` dict) for `max_steps` batches."""
     with tempfile.TemporaryDirectory(prefix="ganlab-bench-") as output_dir:
         return fit(for_timing(compose_run(spec, overrides), output_dir, max_steps, callback))
 

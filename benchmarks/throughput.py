@@ -4,7 +4,7 @@
         [--warmup N] [--repeats N] [--data-dir data] [--workers 2] [--tiny] [--profile]
 
 Rows: (a) the plain PyTorch loop of pytorch/examples (the reference: benchmarks/plain_loop.py),
-(b) ganlab's default config and (c) ganlab with `+perf=fast`, both through src.train.train and
+(b) ganlab's default config and (c) ganlab with `+perf=fast`, both through src.train.fit and
 Lightning's Trainer. Every row gets the same device, batch size, data files and step counts; runs
 of the rows are interleaved, warm-up steps are not timed, and each row's median over --repeats runs
 is divided by the reference's. A new row is one more entry in `rows()`. Output: Markdown on stdout,
@@ -194,7 +194,7 @@ def notes(args: argparse.Namespace) -> list[str]:
         f"timing: {args.warmup} warm-up steps not timed, then {args.steps} timed steps per run; median of "
         f"{args.repeats} runs per row, rows interleaved; a step = D step on real + fake, then G step; "
         "images/s counts real images; device synced only where the clock starts and stops",
-        "ganlab rows: src.train.train with Lightning's Trainer; progress bar, logger, checkpointing and the "
+        "ganlab rows: src.train.fit with Lightning's Trainer; progress bar, logger, checkpointing and the "
         "sample-grid and images-per-second callbacks off for timing",
     ]
     if args.tiny:
