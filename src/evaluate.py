@@ -1,6 +1,7 @@
 """Evaluate sample quality: `python -m src.evaluate ckpt_path=PATH [n_samples=50000]`.
 
-Prints one JSON line (FID, KID, IS or null, and the protocol of the numbers) and stores it in
+Prints one JSON line (FID, KID, IS or null, precision, recall, density, coverage, and the protocol of
+the numbers) and stores it in
 metrics.json beside the checkpoint. `data_only=true` scores the real test split against the training
 statistics instead: the floor that no model can beat on this data. A GAN and a diffusion checkpoint
 go through the same command; `sampler=ddim|ddpm steps=N eta=E` choose a diffusion model's sampler.
@@ -25,8 +26,8 @@ from src.generative.checkpoint import load_module
 from src.generative.module import SAMPLER_KEYS
 from src.metrics.features import generator_features, image_features
 from src.metrics.network import default_cache_dir, load_feature_network
-from src.metrics.reference import reference_stats
-from src.metrics.scores import check_sample_counts, scores
+from src.metrics.reference import REAL_FEATURES, reference_stats
+from src.metrics.scores import check_prdc_k, check_sample_counts, scores
 from src.run.config_checks import validate_run
 from src.run.entry import run_task, setup
 
@@ -64,8 +65,10 @@ def evaluate(cfg: DictConfig) -> dict:
             "ckpt_path=null is not allowed: give a checkpoint, or data_only=true for the real-data floor"
         )
     kid_subset_size = kid_subset_size_for(cfg)
+    n_fake = cfg.n_eval or REAL_FEATURES if cfg.data_only else cfg.n_samples
     if not cfg.data_only:
         check_sample_counts(cfg.n_samples, kid_subset_size)
+    check_prdc_k(cfg.prdc_k, cfg.n_real, n_fake, "prdc_k")
     positive_int(cfg.batch_size, "batch_size")
     device = pick_device(cfg.device)
     # the checkpoint is read (one line if it is missing or truncated) before any feature pass
@@ -76,6 +79,7 @@ def evaluate(cfg: DictConfig) -> dict:
     network = network.to(device).eval()
     cache_dir = cfg.metrics.cache_dir or default_cache_dir()
     train, train_name = load_split(cfg, "train", cfg.n_real)
+    check_prdc_k(cfg.prdc_k, len(train.images), n_fake, "prdc_k")  # the data's own size, before any pass
     reference = reference_stats(
         network, train.images, train_name, cache_dir, cfg.batch_size, device, progress=cfg.progress
     )
@@ -103,7 +107,9 @@ def evaluate(cfg: DictConfig) -> dict:
         }
         out_path = Path(cfg.ckpt_path).parent / "metrics.json"
     seconds = time.perf_counter() - started
-    result = scores(features, logits, reference, cfg.kid.subsets, kid_subset_size, cfg.is_splits)
+    result = scores(
+        features, logits, reference, cfg.kid.subsets, kid_subset_size, cfg.is_splits, prdc_k=cfg.prdc_k
+    )
     result["protocol"].update(evaluated, device=str(device))
     result["timing"] = {
         "feature_pass_s": round(seconds, 2),

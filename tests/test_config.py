@@ -29,7 +29,13 @@ COURSE = [
     "dcgan_64px",
     "smoke",
 ]
-GENERATORS = {"dcgan": "DCGANGenerator", "mlp_gan": "MLPGenerator", "cdcgan": "ConditionalDCGANGenerator"}
+GENERATORS = {
+    "dcgan": "DCGANGenerator",
+    "mlp_gan": "MLPGenerator",
+    "cdcgan": "ConditionalDCGANGenerator",
+    "sngan_resnet": "SNGANGenerator",
+    "biggan": "BigGANGenerator",
+}
 
 
 def sweeper_params(*overrides: str) -> dict:
@@ -200,7 +206,32 @@ BAD = [
         "callbacks.fid.kid.subset_size=10000 is not allowed: use a whole",
     ),
     ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt' is missing"),
+    ("callbacks.fid.prdc_k=0", "callbacks.fid.prdc_k=0 is not allowed: use a whole number in 1..9999"),
+    ("callbacks.fid.prdc_k=10000", "callbacks.fid.prdc_k=10000 is not allowed"),
 ]
+
+
+@pytest.mark.parametrize(
+    "overrides,named",
+    [
+        (
+            ("model=sngan_resnet", "+model.generator.width=3"),
+            "model.generator.width=3 is not a SNGANGenerator",
+        ),
+        (("model=biggan", "+model.discriminator.heads=2"), "model.discriminator.heads=2 is not a BigGANDisc"),
+        (
+            ("model=biggan", "model.generator.attention=maybe"),
+            "model.generator.attention='maybe' is not allowed",
+        ),
+        (("model=biggan", "model.latent_dim=81"), "model.generator.latent_dim=81 is not allowed"),
+        (("model=sngan_resnet", "data.resolution=64"), "data.resolution=64 is not allowed: use 32"),
+        (("model=sngan_resnet", "model.discriminator.norm=batch"), "model.discriminator.norm='batch' is not"),
+        (("+model.generator.depth=3",), "model.generator.depth=3 is not a DCGANGenerator setting"),
+    ],
+)
+def test_unknown_or_bad_architecture_options_are_one_line(compose_cfg, overrides, named):
+    message = str(build_error(compose_cfg(*overrides)))
+    assert message.startswith(named) and "\n" not in message, message
 
 
 @pytest.mark.parametrize("override,named", BAD)

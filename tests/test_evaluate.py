@@ -50,6 +50,8 @@ def test_evaluate_prints_one_json_line_writes_metrics_json_and_stays_above_the_f
     assert line["fid"] > 0 and line["is"] is None and "no logits" in line["protocol"]["is"]
     assert line["protocol"]["n_generated"] == 40 and line["protocol"]["n_real"] == 40
     assert line["protocol"]["generator"] == "ema"
+    assert {"precision", "recall", "density", "coverage"} <= set(line) and 0 <= line["coverage"] <= 1
+    assert line["protocol"]["prdc"].startswith("k=3, 40 real vs 40 generated")
     stored = json.loads((fid_run.last_ckpt.parent / "metrics.json").read_text())
     assert stored["last.ckpt"]["fid"] == pytest.approx(line["fid"])
 

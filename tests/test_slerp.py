@@ -1,10 +1,10 @@
-"""Spherical interpolation of latent codes (src/utils/latent.py), for the generate command's strip."""
+"""Spherical interpolation of latent codes (src/generate.py), for the generate command's strip."""
 
 from __future__ import annotations
 
 import torch
 
-from src.utils.latent import slerp
+from src.generate import slerp
 
 
 def test_slerp_stays_on_the_sphere_between_its_ends():

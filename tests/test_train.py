@@ -16,7 +16,8 @@ from src.gan import GAN
 from src.gan.losses import ALL_LOSSES, hinge_d, hinge_g
 from src.report import report
 from src.run.entry import run_task
-from src.train import fit
+from src.train import build, fit
+from tests.conftest import compose_into
 from tests.helpers import RecordStartStep, write_tiny_feature_network
 
 SCALARS = {
@@ -260,6 +261,9 @@ CASES = {
         "model.diffaugment='color,translation,cutout'",
     ],
     "diffaugment_half_data": ["model.diffaugment='color,translation,cutout'", "data.fraction=0.5"],
+    "sngan_resnet": ["model=sngan_resnet"],
+    "biggan": ["model=biggan"],
+    "sngan_resnet_wgan_gp": ["model=sngan_resnet", "loss=wgan_gp", "model.d_spectral_norm=false"],
 }
 
 
@@ -278,9 +282,25 @@ def test_trains_with_finite_losses(compose_cfg, case):
         assert math.isfinite(float(logged["loss/gp"])) and float(logged["loss/gp"]) >= 0
 
 
-@pytest.mark.parametrize("preset", ["sngan", "cdcgan", "wgan_gp"])
+@pytest.mark.parametrize(
+    "preset", ["sngan", "cdcgan", "wgan_gp", "sngan_resnet", "biggan", "biggan_diffaugment"]
+)
 def test_presets_train_at_smoke_size(compose_cfg, preset):
     cfg = compose_cfg(f"+experiment=[smoke,{preset}]", *TINY[1:])
     trainer = fit(cfg)
     assert trainer.global_step == 4
     assert all(math.isfinite(float(trainer.logged_metrics[k])) for k in ("loss/d", "loss/g"))
+
+
+@pytest.mark.parametrize("model", ["sngan_resnet", "biggan"])
+def test_the_resnet_gans_learn_in_a_few_steps(compose_cfg, tmp_path, model):
+    """At smoke size (widths 8): every step is logged, the losses move and stay finite, G and D move."""
+    start = build(compose_into(tmp_path / "start", *TINY, f"model={model}")).model  # the same seed
+    cfg = compose_cfg(*TINY, f"model={model}", "trainer.log_every_n_steps=1")
+    trained = fit(cfg).lightning_module.state_dict()
+    for tag in ("loss/d", "loss/g"):
+        values = [e.value for e in events(Path(cfg.paths.output_dir)).Scalars(tag)]
+        assert len(values) == 4 and all(math.isfinite(v) for v in values) and len(set(values)) == 4, values
+    for net in ("generator.", "discriminator."):
+        initial = {k: v for k, v in start.state_dict().items() if k.startswith(net)}
+        assert any(not torch.equal(v, trained[k]) for k, v in initial.items()), f"no {net} weight moved"

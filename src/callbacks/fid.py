@@ -3,8 +3,10 @@
 Every `every_n_epochs` epochs (null: only at the end) and at the end, each rank generates its share
 of the samples and computes their features; the features are all-gathered so that every rank
 computes the same score (a metric computed on rank 0 alone would leave the others waiting in a
-collective). The score is logged as `metrics/fid` (EMA generator) and, when asked, `metrics/fid_raw`,
-and put in `trainer.callback_metrics`, where BestCheckpoint reads it (also after the end-of-training
+collective). The scores are logged as `metrics/fid`, `metrics/kid`, and from the same features
+`metrics/precision`, `metrics/recall`, `metrics/density`, `metrics/coverage` (src/metrics/prdc.py; off
+with `prdc_k: null`), for the EMA generator and, when asked, the raw one (`metrics/fid_raw`, ...), and
+put in `trainer.callback_metrics`, where BestCheckpoint reads them (also after the end-of-training
 score).
 
 `enabled=false` (the default on a machine without a GPU, where the Inception pass runs at a few
@@ -29,8 +31,9 @@ from src.core.files import write_atomically
 from src.generative.module import GenerativeModule
 from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
+from src.metrics.prdc import DEFAULT_K, PRDC_NAMES
 from src.metrics.reference import ReferenceStats, reference_stats
-from src.metrics.scores import check_sample_counts, scores
+from src.metrics.scores import check_prdc_k, check_sample_counts, scores
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class FIDCallback(L.Callback):
         ema: bool = True,
         raw: bool = False,
         seed: int = 0,
+        prdc_k: int | None = DEFAULT_K,
         kid: Mapping[str, int] | None = None,
         weights: Mapping[str, Any] | None = None,
         network: FeatureNetwork | None = None,
@@ -67,6 +71,7 @@ class FIDCallback(L.Callback):
         self.enabled = boolean(enabled, "callbacks.fid.enabled")
         kid = {**KID, **(kid or {})}
         check_sample_counts(n_samples, kid["subset_size"], "callbacks.fid.")
+        check_prdc_k(prdc_k, n_real, n_samples, "callbacks.fid.prdc_k")
         positive_int(kid["subsets"], "callbacks.fid.kid.subsets")
         if every_n_epochs is not None:
             positive_int(every_n_epochs, "callbacks.fid.every_n_epochs")
@@ -75,6 +80,7 @@ class FIDCallback(L.Callback):
             positive_int(n_real, "callbacks.fid.n_real")
         self.every_n_epochs, self.n_samples, self.n_real = every_n_epochs, n_samples, n_real
         self.batch_size, self.ema, self.raw, self.seed, self.kid = batch_size, ema, raw, seed, kid
+        self.prdc_k = prdc_k
         self.weights = {**WEIGHTS, **(weights or {})}
         self.cache_dir = Path(self.weights["cache_dir"]) if self.weights["cache_dir"] else default_cache_dir()
         self.network = network
@@ -101,6 +107,7 @@ class FIDCallback(L.Callback):
         self.network = self.network.to(pl_module.device).eval()
         datamodule = trainer.datamodule
         images = datamodule.images if self.n_real is None else datamodule.images[: self.n_real]
+        check_prdc_k(self.prdc_k, len(images), self.n_samples, "callbacks.fid.prdc_k")  # the data's size
         name = datamodule.describe()
 
         def compute() -> ReferenceStats:
@@ -144,9 +151,10 @@ class FIDCallback(L.Callback):
             kinds.append(("_raw", False))
         for suffix, use_ema in kinds:
             features = self._generated_features(trainer, pl_module, use_ema)
-            out = scores(features, None, self.reference, self.kid["subsets"], self.kid["subset_size"])
-            results[f"metrics/fid{suffix}"] = out["fid"]
-            results[f"metrics/kid{suffix}"] = out["kid"]
+            kid = self.kid["subsets"], self.kid["subset_size"]
+            out = scores(features, None, self.reference, *kid, prdc_k=self.prdc_k)
+            for name in ("fid", "kid", *(PRDC_NAMES if self.prdc_k else ())):
+                results[f"metrics/{name}{suffix}"] = out[name]
             protocol = {**out["protocol"], "latent_seed": self.seed}
         self.last_step = trainer.global_step
         self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **results})

@@ -21,6 +21,8 @@ from src.metrics.distances import mean_and_covariance
 from src.metrics.features import image_features
 from src.metrics.network import FeatureNetwork
 
+REAL_FEATURES = 10_000  # real features kept beside mean and covariance, for KID and PRDC
+
 log = logging.getLogger(__name__)
 
 
@@ -30,7 +32,8 @@ def data_checksum(images: Tensor) -> str:
 
 @dataclass
 class ReferenceStats:
-    """Mean and covariance (float64) of real features, a subset of the features for KID, and the protocol."""
+    """Mean and covariance (float64) of real features, the first of the features themselves (for KID and
+    precision/recall/density/coverage: at most 10,000), and the protocol."""
 
     mu: Tensor
     sigma: Tensor
@@ -55,7 +58,7 @@ def reference_stats(
     cache_dir: str | Path,
     batch_size: int,
     device: torch.device,
-    kid_max: int = 10_000,
+    kid_max: int = REAL_FEATURES,
     progress: bool = True,
 ) -> ReferenceStats:
     """Statistics of uint8 `images` under `network`, from the cache when it holds them."""

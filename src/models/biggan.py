@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from src.models.resnet import BASE_SIZE, NUM_UP_BLOCKS, UpBlock, check_resolution, down_blocks
-from src.utils.checks import boolean, positive_int
-from src.utils.errors import ConfigError
+from src.core.checks import boolean, positive_int
+from src.core.errors import ConfigError
+from src.models.resnet import BASE_SIZE, NUM_UP_BLOCKS, UpBlock, check_no_norm, check_resolution, down_blocks
 
 Z_CHUNKS = NUM_UP_BLOCKS + 1  # hierarchical z: one chunk for the first linear layer, one per G block
 G_WIDTH_MULT = 4  # G's blocks have 4 * base_width channels at 32 px (StudioGAN g_conv_dim * 4)
@@ -145,8 +145,10 @@ class BigGANDiscriminator(nn.Module):
         resolution: int = 32,
         channels: int = 3,
         attention: bool = True,
+        norm: str = "none",
     ):
         super().__init__()
+        check_no_norm(norm, "BigGAN")
         self.num_classes = positive_int(num_classes, "model.discriminator.num_classes")
         positive_int(base_width, "model.discriminator.base_width")
         positive_int(channels, "model.discriminator.channels")

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.utils.checks import positive_int
-from src.utils.errors import ConfigError
+from src.core.checks import positive_int
+from src.core.errors import ConfigError
 
 RESOLUTION = 32  # the only size these CIFAR-10 nets are defined for
 BASE_SIZE = 4  # G's first feature map is 4x4; three up-sampling blocks make it 32x32
@@ -29,6 +29,15 @@ NUM_UP_BLOCKS = 3
 D_DOWNSAMPLE = (True, True, False, False)  # D's 4 blocks: 32 -> 16 -> 8 -> 8 -> 8
 RESIDUAL_GAIN = math.sqrt(2.0)  # xavier gain of the 3x3 convs inside a residual branch
 SCALE = 2  # up/down-sampling factor of one block
+
+
+def check_no_norm(norm: object, net: str) -> None:
+    """These discriminators have no normalisation layers (spectral norm bounds them instead); the
+    key exists so that loss groups that set it (wgan_gp: none) apply to every GAN."""
+    if norm != "none":
+        raise ConfigError(
+            f"model.discriminator.norm={norm!r} is not allowed: use none (the {net} D has none)"
+        )
 
 
 def check_resolution(resolution: object, net: str) -> int:
@@ -135,8 +144,9 @@ class SNGANGenerator(nn.Module):
 class SNGANDiscriminator(nn.Module):
     """image [B, channels, 32, 32] -> one logit per image [B]."""
 
-    def __init__(self, base_width: int = 128, resolution: int = 32, channels: int = 3):
+    def __init__(self, base_width: int = 128, resolution: int = 32, channels: int = 3, norm: str = "none"):
         super().__init__()
+        check_no_norm(norm, "SNGAN ResNet")
         positive_int(base_width, "model.discriminator.base_width")
         positive_int(channels, "model.discriminator.channels")
         check_resolution(resolution, "SNGAN ResNet")

@@ -68,11 +68,16 @@ def validate_trainer(cfg: DictConfig) -> None:
         )
 
 
-def validate_settings(cfg: DictConfig, key: str) -> None:
-    """Every key of `cfg[key]` is an argument of its `_target_` (a model takes no loss=... it lacks)."""
-    component = cfg.get(key)
-    target = component.get("_target_") if component is not None else None
-    if target is None:
+def validate_settings(component: object, key: str) -> None:
+    """Every key of a `_target_` config (and of those nested in it: a model's nets) is an argument of its
+    class: a model takes no loss=... it lacks, a net no option it does not have."""
+    if not isinstance(component, DictConfig):
+        return
+    target = component.get("_target_")
+    for name in component:
+        if not OmegaConf.is_interpolation(component, name):
+            validate_settings(component[name], f"{key}.{name}")
+    if target is None or component.get("_partial_"):
         return
     parameters = inspect.signature(get_class(target)).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
@@ -89,7 +94,7 @@ def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError (one line) for the first cross-component mistake of a training config."""
     validate_run(cfg)
     validate_trainer(cfg)
-    validate_settings(cfg, "model")
+    validate_settings(cfg.get("model"), "model")
     guard = cfg.get("guard") or {}
     one_of(guard.get("on_nonfinite", "stop"), "guard.on_nonfinite", GUARD_ACTIONS)
     positive_int(guard.get("max_rollbacks", 1), "guard.max_rollbacks")

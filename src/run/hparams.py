@@ -25,6 +25,8 @@ from src.run.naming import job_overrides, swept_keys
 HPARAM_METRICS = (
     "metrics/fid",
     "metrics/kid",
+    "metrics/precision",
+    "metrics/recall",
     "metrics/fid_cnn",
     "loss/d",
     "loss/g",

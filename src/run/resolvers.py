@@ -10,7 +10,16 @@ from omegaconf import OmegaConf
 
 GPU_ACCELERATORS = ("gpu", "cuda")
 # logged metrics where higher is better; every other one is minimised
-MAXIMIZED_METRICS = ("metrics/class_entropy", "metrics/class_acc", "D(x)", "train/acc", "test/acc")
+MAXIMIZED_METRICS = (
+    "metrics/class_entropy",
+    "metrics/class_acc",
+    "metrics/precision",
+    "metrics/recall",
+    "metrics/coverage",
+    "D(x)",
+    "train/acc",
+    "test/acc",
+)
 
 
 def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:

@@ -9,6 +9,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.callbacks import FIDCallback
+from src.metrics.prdc import prdc
 from tests.helpers import FID_EPOCHS
 
 
@@ -27,7 +28,25 @@ def test_fid_is_logged_each_epoch_and_the_best_checkpoint_has_the_lowest(fid_run
     assert "generator_ema.net.0.weight" in best["state_dict"]
     protocol = json.loads((fid_run.run_dir / "metrics_protocol.json").read_text())
     assert protocol["n_generated"] == 32 and protocol["n_real"] == 64 and protocol["generator"] == "ema"
+    assert protocol["prdc"].startswith("k=3, 32 real vs 32 generated pool3 features")
     assert protocol["dataset"].startswith("SyntheticDataModule:train:32px")
+
+
+def test_precision_recall_density_coverage_are_logged_beside_fid_from_the_same_features(fid_run):
+    """The callback's numbers are the ones src/metrics/prdc.py gives for those features (no second pass:
+    the feature network is called only for the reference images and the FID samples)."""
+    (callback,) = [c for c in fid_run.trainer.callbacks if isinstance(c, FIDCallback)]
+    acc = EventAccumulator(str(fid_run.run_dir))
+    acc.Reload()
+    for name in ("precision", "recall", "density", "coverage"):
+        values = [h[f"metrics/{name}"] for h in callback.history]
+        assert all(0 <= v <= (1 / 3 * 32 if name == "density" else 1) for v in values), (name, values)
+        assert [e.value for e in acc.Scalars(f"metrics/{name}")] == pytest.approx(values, rel=1e-6)
+        assert all(f"metrics/{name}_raw" in h for h in callback.history)
+    # the last evaluation was at the end of training: the same weights give the same features now
+    features = callback._generated_features(fid_run.trainer, fid_run.trainer.lightning_module, ema=True)
+    expected = prdc(callback.reference.kid_features[:32], features, k=3)
+    assert {n: callback.history[-1][f"metrics/{n}"] for n in expected} == pytest.approx(expected)
 
 
 def test_fid_is_off_by_default_without_a_gpu_and_one_line_says_how_to_turn_it_on(tmp_path, caplog):

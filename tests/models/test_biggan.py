@@ -9,9 +9,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from src.core.errors import ConfigError
 from src.gan.losses import hinge_d, hinge_g
 from src.models.biggan import BigGANDiscriminator, BigGANGenerator, ConditionalBatchNorm2d, SelfAttention
-from src.utils.errors import ConfigError
 
 
 def n_params(module: nn.Module) -> int:

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
+from src.core.errors import ConfigError
 from src.gan.losses import hinge_d, hinge_g
 from src.gan.spectral_norm import apply_spectral_norm
 from src.models.resnet import DownBlock, SNGANDiscriminator, SNGANGenerator, UpBlock
-from src.utils.errors import ConfigError
 
 
 def n_params(module: nn.Module) -> int:
