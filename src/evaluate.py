@@ -17,7 +17,7 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from src.core.checks import positive_int
+from src.core.checks import is_whole, positive_int
 from src.core.device import pick_device
 from src.core.errors import ConfigError
 from src.core.files import write_atomically
@@ -50,9 +50,9 @@ def kid_subset_size_for(cfg: DictConfig) -> int:
     if cfg.kid.subset_size is not None:
         return cfg.kid.subset_size
     sizes = [DEFAULT_KID_SUBSET_SIZE]
-    if isinstance(cfg.n_samples, int) and not cfg.data_only:
+    if is_whole(cfg.n_samples) and not cfg.data_only:
         sizes.append(max(1, cfg.n_samples // 2))
-    if isinstance(cfg.n_real, int):
+    if is_whole(cfg.n_real):
         sizes.append(max(1, cfg.n_real // 2))
     return min(sizes)
 

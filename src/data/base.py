@@ -127,6 +127,9 @@ class TensorImageDataModule(L.LightningDataModule):
     stores in checkpoints: a run resumed in the middle of an epoch goes on with the next batch.
     """
 
+    split = "train"  # a data set with splits sets its own
+    official_files: bool | None = None  # CIFAR-10: whether the md5 sums are the release's (known after load)
+
     def __init__(
         self,
         batch_size: int = 64,
@@ -177,10 +180,10 @@ class TensorImageDataModule(L.LightningDataModule):
 
     def describe(self) -> str:
         """Names the data for metric protocols, e.g. `CIFAR10DataModule:train:32px:non-official-files`."""
-        name = f"{type(self).__name__}:{getattr(self, 'split', 'train')}:{self.resolution}px"
+        name = f"{type(self).__name__}:{self.split}:{self.resolution}px"
         if self.fraction < 1.0:
             name += f":fraction={self.fraction}"
-        if getattr(self, "official_files", None) is False:
+        if self.official_files is False:
             name += ":non-official-files"
         return name
 

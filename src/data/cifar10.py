@@ -82,7 +82,7 @@ class CIFAR10DataModule(TensorImageDataModule):
         if split not in SPLITS:
             raise DataError(f"data.split={split!r} is unknown: use train or test")
         self.data_dir, self.split, self.download = Path(data_dir), split, download
-        self.official_files: bool | None = None  # known after load(): md5 sums match the release
+        self.official_files = None  # known after load(): whether the md5 sums match the release
 
     @property
     def root(self) -> Path:

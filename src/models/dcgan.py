@@ -11,7 +11,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from src.core.checks import positive_int
+from src.core.checks import is_whole, positive_int
 from src.core.errors import ConfigError
 from src.models.norms import hidden_norm
 
@@ -26,7 +26,7 @@ def is_power_of_two(n: int) -> bool:
 
 def check_resolution(resolution: int, minimum: int = 32) -> int:
     """The DCGAN block count is derived from the resolution, so it must be a power of two >= 32."""
-    if not isinstance(resolution, int) or resolution < minimum or not is_power_of_two(resolution):
+    if not (is_whole(resolution) and resolution >= minimum and is_power_of_two(resolution)):
         raise ConfigError(f"data.resolution={resolution!r} is not allowed: use a power of two >= {minimum}")
     return resolution
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.core.checks import positive_int
+from src.core.checks import is_whole, positive_int
 from src.core.errors import ConfigError
 
 RESOLUTION = 32  # the only size these CIFAR-10 nets are defined for
@@ -41,7 +41,7 @@ def check_no_norm(norm: object, net: str) -> None:
 
 
 def check_resolution(resolution: object, net: str) -> int:
-    if not (isinstance(resolution, int) and not isinstance(resolution, bool) and resolution == RESOLUTION):
+    if not (is_whole(resolution) and resolution == RESOLUTION):
         allowed = f"use {RESOLUTION} (the {net} is the 32x32 CIFAR-10 net)"
         raise ConfigError(f"data.resolution={resolution!r} is not allowed: {allowed}")
     return resolution
