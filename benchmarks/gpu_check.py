@@ -315,7 +315,7 @@ def dcgan_part(setup: Setup, part: Part) -> Outcome:
     lines = [
         command("src.train", overrides),
         "",
-        "| steps | images/s (last steps) | last losses | finite | run time |",
+        f"| steps | images/s (last {setup.plan.log_every} steps) | last losses | finite | run time |",
         "|---:|---:|---|---|---:|",
         f"| {run.step:,} of {setup.plan.dcgan_steps:,} | {speed(run)} | {run.losses() or '-'} | "
         f"{'yes' if run.failure is None else 'NO'} | {run.finished.seconds:.0f} s |",
