@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 TORCH_INDEX ?=
 ARGS ?=
 
-.PHONY: install train smoke bench test test-fast lint format tensorboard clean fid-weights
+.PHONY: install train smoke bench gpu-check gpu-payload test test-fast lint format tensorboard clean fid-weights
 
 install:  ## fresh virtual environment with the pinned PyTorch pair and ganlab (editable) + dev tools; CPU-only torch: TORCH_INDEX=https://download.pytorch.org/whl/cpu
 	python3 -m venv $(VENV)
@@ -24,6 +24,12 @@ smoke:  ## a few steps on CPU with generated data (no download)
 
 bench:  ## training images/s: plain PyTorch loop vs ganlab default vs +perf=fast; options with ARGS="..."
 	$(PY) benchmarks/throughput.py $(ARGS)
+
+gpu-check:  ## on one CUDA GPU (~8 min on an H200): throughput fp32/bf16, a bf16 DCGAN's FID, the new architectures, the FID pass; appended to benchmarks/RESULTS.md (CPU: ARGS=--dry-run)
+	PYTHON=$(PY) bash benchmarks/gpu_check.sh $(ARGS)
+
+gpu-payload:  ## .gpu/a and .gpu/b: wheels, CIFAR-10 JPEG copy, Inception weights in two parts, for a GPU machine without internet (benchmarks/GPU_CHECK.md)
+	PYTHON=$(PY) bash benchmarks/gpu_payload.sh
 
 test:  ## the whole test suite (CPU, makes its own tiny data; about 15 minutes on 2 cores, SLURM and browser checks included)
 	$(PY) -m pytest -q $(ARGS)

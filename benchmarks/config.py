@@ -13,6 +13,7 @@ from src.run.resolvers import register_resolvers
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 # --tiny: nets small enough for a test to train a few steps in well under a second
 TINY_OVERRIDES = ("model.latent_dim=16", "model.generator.base_width=8", "model.discriminator.base_width=8")
+GAN_TARGET = "src.gan.GAN"  # the module every GAN model config builds (the DDPMs build another)
 
 
 def compose_run(spec: RunSpec, overrides: tuple[str, ...] = ()) -> DictConfig:
@@ -39,3 +40,15 @@ def default_batch_size() -> int:
     register_resolvers()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         return int(compose(config_name="config").data.batch_size)
+
+
+def gan_models() -> list[str]:
+    """The `model=` names of conf/model/*.yaml that build a GAN (not the diffusion models), sorted."""
+    register_resolvers()
+    names = sorted(path.stem for path in (CONFIG_DIR / "model").glob("*.yaml"))
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return [
+            name
+            for name in names
+            if compose(config_name="config", overrides=[f"model={name}"]).model.get("_target_") == GAN_TARGET
+        ]

@@ -18,10 +18,12 @@ FID_BATCH = 250  # the batch size of callbacks.fid and src.evaluate
 SEED = 0
 
 
-def measure_fid_pass(device: torch.device, n_images: int) -> str:
-    """A Markdown table with the images/s of the feature pass, or a line saying why it was not run."""
+def measure_fid_pass(device: torch.device, n_images: int, weights_path: str | None = None) -> str:
+    """A Markdown table with the images/s of the feature pass, or a line saying why it was not run.
+
+    `weights_path`: a file to use, as `metrics.weights_path` (None: wherever training would find them)."""
     try:
-        network = load_feature_network(allow_download=False).to(device).eval()
+        network = load_feature_network(weights_path, allow_download=False).to(device).eval()
     except MissingWeightsError as err:
         return f"FID feature pass: not measured ({err})"
     g = torch.Generator().manual_seed(SEED)

@@ -10,11 +10,18 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightning
 import torch
 
+if TYPE_CHECKING:  # architectures.py imports RowResult from here
+    from benchmarks.architectures import Architecture
+
 ROOT = Path(__file__).resolve().parents[1]
+# the commit, where the code runs outside a git checkout (a copy of the working tree on a lent machine)
+COMMIT_VARIABLE = "GANLAB_COMMIT"
+MILLION = 1e6
 
 
 @dataclass
@@ -57,18 +64,29 @@ def commit() -> str:
             ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
         )
     except OSError:
-        return "unknown (git not found)"
+        return outside_git("git not found")
     if head.returncode != 0:
-        return "unknown (not a git checkout)"
+        return outside_git("not a git checkout")
     return head.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "")
 
 
-def header(device: torch.device, data: str, notes: list[str]) -> str:
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def outside_git(why: str) -> str:
+    """The commit the caller names in $GANLAB_COMMIT (a copy of the working tree has no history)."""
+    given = os.environ.get(COMMIT_VARIABLE)
+    return f"{given} (from ${COMMIT_VARIABLE}: {why} here)" if given else f"unknown ({why})"
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def header(
+    device: torch.device, data: str, notes: list[str], title: str = "DCGAN training throughput"
+) -> str:
     lines = [
-        "## DCGAN training throughput",
+        f"## {title}",
         "",
-        f"- date: {now}",
+        f"- date: {now()}",
         f"- device: {device_name(device)}",
         f"- commit: {commit()}",
         f"- versions: torch {torch.__version__}, lightning {lightning.__version__}, "
@@ -112,5 +130,31 @@ def scaling_table(by_batch: dict[int, list[RowResult]]) -> str:
         cells = [str(batch_size), _number(reference)]
         for r in results[1:]:
             cells += [_number(r.median), f"{r.median / reference:.2f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def architectures_table(batch_size: int, results: list[tuple[Architecture, RowResult]]) -> str:
+    """One row per `model=`, its nets' sizes beside its speed; the first row (dcgan) is the reference."""
+    reference = results[0][1].median
+    lines = [
+        f"### architectures, batch size {batch_size}",
+        "",
+        "| architecture | G parameters (M) | D parameters (M) | D steps per batch | precision "
+        "| images/s (median) | min - max | vs dcgan |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for arch, r in results:
+        spread = f"{_number(min(r.images_per_sec))} - {_number(max(r.images_per_sec))}"
+        cells = [
+            f"`{arch.name}`",
+            f"{arch.g_params / MILLION:.3g}",
+            f"{arch.d_params / MILLION:.3g}",
+            str(arch.n_critic),
+            r.precision,
+            _number(r.median),
+            spread,
+            f"{r.median / reference:.2f}x",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -2,13 +2,16 @@
 
     python benchmarks/throughput.py [--device cuda|cpu] [--batch-sizes 64,128,...] [--steps N]
         [--warmup N] [--repeats N] [--data-dir data] [--workers 2] [--tiny] [--profile]
+        [--precisions 32,bf16-mixed] [--architectures dcgan,sngan_resnet,biggan]
 
 Rows: (a) the plain PyTorch loop of pytorch/examples (the reference: benchmarks/plain_loop.py),
 (b) ganlab's default config and (c) ganlab with `+perf=fast`, both through src.train.fit and
-Lightning's Trainer. Every row gets the same device, batch size, data files and step counts; runs
+Lightning's Trainer; with --precisions, (b) and (c) once per `trainer.precision` (the plain loop stays
+fp32: the yardstick). Every row gets the same device, batch size, data files and step counts; runs
 of the rows are interleaved, warm-up steps are not timed, and each row's median over --repeats runs
-is divided by the reference's. A new row is one more entry in `rows()`. Output: Markdown on stdout,
-progress on stderr. See benchmarks/RESULTS.md for results and the exact commands.
+is divided by the reference's. A new row is one more entry in `rows()`. --architectures adds a table
+of the model zoo's GANs (benchmarks/architectures.py). Output: Markdown on stdout, progress on
+stderr. See benchmarks/RESULTS.md for results and the exact commands.
 """
 
 from __future__ import annotations
@@ -31,14 +34,16 @@ from functools import partial
 import torch
 
 from benchmarks import data
-from benchmarks.config import TINY_OVERRIDES, default_batch_size
+from benchmarks.architectures import REFERENCE, measure_architectures
+from benchmarks.config import TINY_OVERRIDES, default_batch_size, gan_models
 from benchmarks.fid_pass import measure_fid_pass
 from benchmarks.lightning_run import measure_lightning
-from benchmarks.markdown import RowResult, header, rows_table, scaling_table
+from benchmarks.markdown import RowResult, architectures_table, header, rows_table, scaling_table
 from benchmarks.plain_loop import measure_plain
 from benchmarks.profiling import run_profile
 from benchmarks.timing import RunSpec, Timing, isolated_run
 from src.core.errors import GanlabError, exit_with_error
+from src.run.config_checks import PRECISIONS
 
 # Steps per run when --steps/--warmup are not given. A GPU step takes milliseconds, so it needs more
 # steps for a stable number; its warm-up covers torch.compile and cuDNN's algorithm search.
@@ -63,22 +68,28 @@ class Row:
     measure: Callable[[RunSpec], Timing]
 
 
-def rows(workers: int, tiny: bool) -> list[Row]:
-    """The reference first: every other row is divided by it."""
+def ganlab_row(name: str, overrides: tuple[str, ...], precision: str | None) -> Row:
+    """ganlab with `overrides`, at `trainer.precision=<precision>` (None: the config's own)."""
+    if precision is not None:
+        name, overrides = f"{name}, {precision}", (*overrides, f"trainer.precision={precision}")
+    command = " ".join(["python -m src.train", *overrides])
+    return Row(name, f"`{command}`", partial(measure_lightning, overrides=overrides))
+
+
+def rows(workers: int, tiny: bool, precisions: list[str] | None = None) -> list[Row]:
+    """The reference first: every other row is divided by it. The plain loop runs in fp32 only."""
     fast = TINY_FAST if tiny else FAST
-    return [
-        Row(
-            "plain PyTorch loop (reference)",
-            f"DataLoader, {workers} workers, PIL + ToTensor + Normalize, fp32",
-            measure_plain,
-        ),
-        Row("ganlab default", "`python -m src.train`", measure_lightning),
-        Row(
-            "ganlab fast",
-            f"`python -m src.train {' '.join(fast)}`",
-            partial(measure_lightning, overrides=fast),
-        ),
+    plain = Row(
+        "plain PyTorch loop (reference)",
+        f"DataLoader, {workers} workers, PIL + ToTensor + Normalize, fp32",
+        measure_plain,
+    )
+    ganlab = [
+        ganlab_row(name, overrides, precision)
+        for name, overrides in (("ganlab default", ()), ("ganlab fast", fast))
+        for precision in precisions or [None]
     ]
+    return [plain, *ganlab]
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -108,6 +119,22 @@ def batch_sizes(text: str) -> list[int]:
             f"{text!r} is not allowed: use whole numbers > 0 separated by commas"
         )
     return [int(p) for p in parts]
+
+
+def precisions(text: str) -> list[str]:
+    parts = text.split(",")
+    unknown = [p for p in parts if p not in PRECISIONS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{unknown[0]!r} is unknown: use one of {', '.join(PRECISIONS)}")
+    return parts
+
+
+def architectures(text: str) -> list[str]:
+    parts, known = text.split(","), gan_models()
+    unknown = [p for p in parts if p not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{unknown[0]!r} is unknown: use one of {', '.join(known)}")
+    return parts
 
 
 def by_device(defaults: dict[str, int]) -> str:
@@ -140,6 +167,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile", action="store_true", help="profile the fast config instead of timing rows"
     )
     parser.add_argument("--profile-steps", type=whole_number(1), default=PROFILE_STEPS, help="steps profiled")
+    parser.add_argument(
+        "--precisions",
+        type=precisions,
+        help="comma-separated trainer.precision values for the ganlab rows, e.g. 32,bf16-mixed "
+        "(default: the config's own; the plain loop stays fp32)",
+    )
+    parser.add_argument(
+        "--architectures",
+        type=architectures,
+        help="comma-separated model= names (conf/model/*.yaml GANs), e.g. dcgan,sngan_resnet,biggan: "
+        f"a table of their images/s at the first batch size, each divided by {REFERENCE}'s "
+        "(default: not run)",
+    )
     parser.add_argument(
         "--fid-images",
         type=whole_number(0),
@@ -197,6 +237,17 @@ def notes(args: argparse.Namespace) -> list[str]:
         "ganlab rows: src.train.fit with Lightning's Trainer; progress bar, logger, checkpointing and the "
         "sample-grid and images-per-second callbacks off for timing",
     ]
+    if args.precisions:
+        lines.append(
+            f"precisions: the ganlab rows at trainer.precision={', '.join(args.precisions)}; the plain loop "
+            "in fp32 only, as the yardstick"
+        )
+    if args.architectures:
+        lines.append(
+            f"architectures: ganlab's default config with model=<name> at batch {args.batch_sizes[0]}, timed "
+            "like the ganlab default row; a batch is model.n_critic D steps then one G step, so a model "
+            "with 5 D steps does more work per image"
+        )
     if args.tiny:
         lines.append(
             f"--tiny: {' '.join(TINY_OVERRIDES)} (all rows), model.speed.compile=false in the fast row"
@@ -212,7 +263,7 @@ def spec_for(args: argparse.Namespace, batch_size: int, data_dir: Path) -> RunSp
 
 def measure_all(args: argparse.Namespace, data_dir: Path) -> dict[int, list[RowResult]]:
     """Every row at every batch size, `args.repeats` times, rows interleaved so drift hits all alike."""
-    table = rows(args.workers, args.tiny)
+    table = rows(args.workers, args.tiny, args.precisions)
     by_batch: dict[int, list[RowResult]] = {}
     for batch_size in args.batch_sizes:
         spec = spec_for(args, batch_size, data_dir)
@@ -247,6 +298,10 @@ def report(args: argparse.Namespace, data_dir: Path, data_line: str) -> str:
         tables.append(scaling_table(by_batch))
     if args.fid_images:
         tables.append(measure_fid_pass(device, args.fid_images))
+    if args.architectures:
+        spec = spec_for(args, args.batch_sizes[0], data_dir)
+        results = measure_architectures(spec, args.architectures, args.repeats)
+        tables.append(architectures_table(spec.batch_size, results))
     return "\n\n".join([header(device, data_line, notes(args)), *tables])
 
 

@@ -72,6 +72,42 @@ def test_tiny_run_prints_every_row_with_positive_numbers_and_a_scaling_table():
     assert all(number(cell) > 0 for row in scaling for cell in row)
 
 
+@pytest.mark.slow
+def test_tiny_run_with_precisions_and_architectures_prints_their_rows_with_positive_numbers():
+    result = run_throughput(
+        "--tiny",
+        "--repeats",
+        "1",
+        "--batch-sizes",
+        "8",
+        "--precisions",
+        "32,bf16-mixed",
+        "--architectures",
+        "dcgan,sngan_resnet,biggan",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = table_rows(result.stdout, "### batch size 8")
+    assert [(r[0], r[2]) for r in rows] == [
+        (ROWS[0], "32 (fp32)"),  # the yardstick stays fp32
+        ("ganlab default, 32", "32-true"),
+        ("ganlab default, bf16-mixed", "bf16-mixed"),
+        ("ganlab fast, 32", "32-true"),
+        ("ganlab fast, bf16-mixed", "bf16-mixed"),
+    ]
+    assert "trainer.precision=bf16-mixed" in rows[4][1] and "+perf=fast" in rows[4][1]
+    assert all(number(r[3]) > 0 for r in rows)
+
+    arch = table_rows(result.stdout, "### architectures, batch size 8")
+    assert [r[0] for r in arch] == ["`dcgan`", "`sngan_resnet`", "`biggan`"]
+    for _name, g_params, d_params, _d_steps, precision, median, spread, ratio in arch:
+        low, high = (number(v) for v in spread.split(" - "))
+        assert number(g_params) > 0 and number(d_params) > 0 and precision == "32-true"
+        assert 0 < low <= number(median) <= high and number(ratio) > 0
+    assert [r[3] for r in arch] == ["1", "5", "5"]  # model.n_critic of each
+    assert arch[0][7] == "1.00x"  # dcgan is the reference
+    assert number(arch[2][1]) > number(arch[0][1])  # BigGAN's G is larger than DCGAN's, also when tiny
+
+
 @pytest.mark.parametrize(
     "args,named",
     [
@@ -80,6 +116,12 @@ def test_tiny_run_prints_every_row_with_positive_numbers_and_a_scaling_table():
         (["--steps", "0"], "--steps: '0'"),
         (["--repeats", "-1"], "--repeats: '-1'"),
         (["--tiny", "--batch-sizes", "1000"], "--batch-sizes=1000 is larger than the 320 images"),
+        (["--precisions", "32,64"], "--precisions: '64' is unknown: use one of 32, 32-true, 16-mixed"),
+        (
+            ["--architectures=dcgan,nope"],
+            "--architectures: 'nope' is unknown: use one of biggan, cdcgan, dcgan, mlp_gan, sngan_resnet",
+        ),
+        (["--architectures", "ddpm"], "--architectures: 'ddpm' is unknown"),  # not a GAN
     ],
 )
 def test_bad_input_is_one_line_naming_the_value(args, named, capsys):
