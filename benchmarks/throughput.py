@@ -44,6 +44,7 @@ from benchmarks.profiling import run_profile
 from benchmarks.timing import RunSpec, Timing, isolated_run
 from src.core.errors import GanlabError, exit_with_error
 from src.run.config_checks import PRECISIONS
+from src.run.entry import setup
 
 # Steps per run when --steps/--warmup are not given. A GPU step takes milliseconds, so it needs more
 # steps for a stable number; its warm-up covers torch.compile and cuDNN's algorithm search.
@@ -217,6 +218,9 @@ class OncePerMessage(logging.Filter):
 
 
 def configure_logging() -> None:
+    """What an entry point sets up (src/run/entry.py: the known-harmless messages filtered, the config
+    resolvers), and a console of warnings only, each said once."""
+    setup()
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(OncePerMessage())
     logging.basicConfig(
