@@ -8,8 +8,8 @@ is always measured: it is the reference the others are divided by.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
+from functools import partial
 
 from hydra.utils import instantiate
 from torch import nn
@@ -17,7 +17,7 @@ from torch import nn
 from benchmarks.config import compose_run
 from benchmarks.lightning_run import measure_lightning
 from benchmarks.markdown import RowResult
-from benchmarks.timing import RunSpec, isolated_run
+from benchmarks.timing import RunSpec, measure_interleaved
 
 REFERENCE = "dcgan"
 
@@ -55,16 +55,6 @@ def measure_architectures(
     """Images/s of each architecture, `repeats` runs each, interleaved so drift hits all alike."""
     names = with_reference(names)
     rows = [(describe(spec, name), RowResult(name, f"`python -m src.train model={name}`")) for name in names]
-    for repeat in range(repeats):
-        for architecture, result in rows:
-            with isolated_run():
-                timing = measure_lightning(spec, (f"model={architecture.name}",))
-            result.precision = timing.precision
-            result.images_per_sec.append(timing.images_per_sec)
-            print(
-                f"batch {spec.batch_size}, run {repeat + 1}/{repeats}, model={architecture.name}: "
-                f"{timing.images_per_sec:,.1f} images/s",
-                file=sys.stderr,
-                flush=True,
-            )
+    runs = [(result, partial(measure_lightning, overrides=(f"model={a.name}",))) for a, result in rows]
+    measure_interleaved(spec, runs, repeats)
     return rows

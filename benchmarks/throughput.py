@@ -41,7 +41,7 @@ from benchmarks.lightning_run import measure_lightning
 from benchmarks.markdown import RowResult, architectures_table, header, rows_table, scaling_table
 from benchmarks.plain_loop import measure_plain
 from benchmarks.profiling import run_profile
-from benchmarks.timing import RunSpec, Timing, isolated_run
+from benchmarks.timing import RunSpec, Timing, isolated_run, measure_interleaved
 from src.core.errors import GanlabError, exit_with_error
 from src.run.config_checks import PRECISIONS
 from src.run.entry import setup
@@ -272,18 +272,7 @@ def measure_all(args: argparse.Namespace, data_dir: Path) -> dict[int, list[RowR
     for batch_size in args.batch_sizes:
         spec = spec_for(args, batch_size, data_dir)
         results = [RowResult(row.name, row.config) for row in table]
-        for repeat in range(args.repeats):
-            for row, result in zip(table, results):
-                with isolated_run():
-                    timing = row.measure(spec)
-                result.precision = timing.precision
-                result.images_per_sec.append(timing.images_per_sec)
-                print(
-                    f"batch {batch_size}, run {repeat + 1}/{args.repeats}, {row.name}: "
-                    f"{timing.images_per_sec:,.1f} images/s",
-                    file=sys.stderr,
-                    flush=True,
-                )
+        measure_interleaved(spec, [(r, row.measure) for r, row in zip(results, table)], args.repeats)
         by_batch[batch_size] = results
     return by_batch
 

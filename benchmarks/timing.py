@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import gc
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -87,3 +89,22 @@ def isolated_run() -> Iterator[None]:
         gc.collect()  # the run's nets, optimizers and data go now, not during the next run
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def measure_interleaved(
+    spec: RunSpec, measured: list[tuple[Any, Callable[[RunSpec], Timing]]], repeats: int
+) -> None:
+    """`repeats` runs of each (result, measure) pair, interleaved so drift hits all alike; each timing
+    is appended to its result (a RowResult) and said on stderr."""
+    for repeat in range(repeats):
+        for result, measure in measured:
+            with isolated_run():
+                timing = measure(spec)
+            result.precision = timing.precision
+            result.images_per_sec.append(timing.images_per_sec)
+            print(
+                f"batch {spec.batch_size}, run {repeat + 1}/{repeats}, {result.name}: "
+                f"{timing.images_per_sec:,.1f} images/s",
+                file=sys.stderr,
+                flush=True,
+            )

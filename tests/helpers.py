@@ -114,3 +114,26 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: float 
         text=True,
         timeout=timeout,
     )
+
+
+def hinge_steps(g: torch.nn.Module, d: torch.nn.Module, labels: torch.Tensor | None = None, steps: int = 4):
+    """`steps` D-then-G hinge steps of a plain G/D pair on random 32x32 data (Adam 2e-4, betas (0, 0.9),
+    batch 8; conditional nets get `labels`): the (D, G) losses of each step."""
+    from src.gan.losses import hinge_d, hinge_g
+
+    cond = () if labels is None else (labels,)
+    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.0, 0.9))
+    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.0, 0.9))
+    real, z = torch.rand(8, 3, 32, 32) * 2 - 1, torch.randn(8, g.latent_dim)
+    losses = []
+    for _ in range(steps):
+        loss_d = hinge_d(d(real, *cond), d(g(z, *cond).detach(), *cond))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = hinge_g(d(g(z, *cond), *cond))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        losses.append((loss_d.item(), loss_g.item()))
+    return losses

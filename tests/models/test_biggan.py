@@ -10,8 +10,8 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from src.core.errors import ConfigError
-from src.gan.losses import hinge_d, hinge_g
 from src.models.biggan import BigGANDiscriminator, BigGANGenerator, ConditionalBatchNorm2d, SelfAttention
+from tests.helpers import hinge_steps
 
 
 def n_params(module: nn.Module) -> int:
@@ -105,20 +105,7 @@ def test_hinge_steps_train():
     torch.manual_seed(0)
     g = BigGANGenerator(latent_dim=16, num_classes=10, shared_dim=8, base_width=8)
     d = BigGANDiscriminator(num_classes=10, base_width=8)
-    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.0, 0.9))
-    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.0, 0.9))
-    real, z, labels = torch.rand(8, 3, 32, 32) * 2 - 1, torch.randn(8, 16), torch.arange(8)
-    losses = []
-    for _ in range(4):
-        loss_d = hinge_d(d(real, labels), d(g(z, labels).detach(), labels))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = hinge_g(d(g(z, labels), labels))
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        losses.append((loss_d.item(), loss_g.item()))
+    losses = hinge_steps(g, d, labels=torch.arange(8))
     assert all(math.isfinite(v) for pair in losses for v in pair)
     assert len({ld for ld, _ in losses}) == 4 and len({lg for _, lg in losses}) == 4
 

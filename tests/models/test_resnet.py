@@ -10,9 +10,9 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from src.core.errors import ConfigError
-from src.gan.losses import hinge_d, hinge_g
 from src.gan.spectral_norm import apply_spectral_norm
 from src.models.resnet import DownBlock, SNGANDiscriminator, SNGANGenerator, UpBlock
+from tests.helpers import hinge_steps
 
 
 def n_params(module: nn.Module) -> int:
@@ -83,20 +83,7 @@ def test_hinge_steps_with_spectral_norm_train():
     g = SNGANGenerator(latent_dim=16, base_width=16)
     d = apply_spectral_norm(SNGANDiscriminator(base_width=16))  # what model.d_spectral_norm=true does
     assert all(parametrize.is_parametrized(m) for m in d.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
-    opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.0, 0.9))
-    opt_d = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.0, 0.9))
-    real, z = torch.rand(8, 3, 32, 32) * 2 - 1, torch.randn(8, 16)
-    losses = []
-    for _ in range(4):
-        loss_d = hinge_d(d(real), d(g(z).detach()))
-        opt_d.zero_grad()
-        loss_d.backward()
-        opt_d.step()
-        loss_g = hinge_g(d(g(z)))
-        opt_g.zero_grad()
-        loss_g.backward()
-        opt_g.step()
-        losses.append((loss_d.item(), loss_g.item()))
+    losses = hinge_steps(g, d)
     assert all(math.isfinite(v) for pair in losses for v in pair)
     assert len({ld for ld, _ in losses}) == 4 and len({lg for _, lg in losses}) == 4
 
