@@ -65,7 +65,7 @@ def evaluate(cfg: DictConfig) -> dict:
             "ckpt_path=null is not allowed: give a checkpoint, or data_only=true for the real-data floor"
         )
     kid_subset_size = kid_subset_size_for(cfg)
-    n_fake = cfg.n_eval or REAL_FEATURES if cfg.data_only else cfg.n_samples
+    n_fake = (cfg.n_eval or REAL_FEATURES) if cfg.data_only else cfg.n_samples  # samples PRDC compares
     if not cfg.data_only:
         check_sample_counts(cfg.n_samples, kid_subset_size)
     check_prdc_k(cfg.prdc_k, cfg.n_real, n_fake, "prdc_k")
