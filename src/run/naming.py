@@ -18,6 +18,7 @@ from typing import Any
 KV_SEP, ITEM_SEP = ":", "+"
 _UNSAFE = re.compile(r"[^\w.@-]")
 MAX_NAME = 80  # characters of overrides in a folder name (the full list is in .hydra/overrides.yaml)
+CUT = "..."  # ends a shortened name; Hydra's grammar reads it in a plain value (a `~` it refuses)
 EXPERIMENT_KEYS = ("+experiment", "experiment", "++experiment")
 # an override list as Hydra joins it (item_sep ","): split before each `key=`, never inside a value
 _ITEM_START = re.compile(r",(?=[+~]{0,2}[A-Za-z_][\w./@-]*=)")
@@ -61,7 +62,7 @@ def _ordered(items: list[tuple[str, str]], first: list[str]) -> list[tuple[str, 
 def _joined(items: list[tuple[str, str]]) -> str:
     names = short_keys([k for k, _ in items])
     text = ITEM_SEP.join(f"{names[k]}{KV_SEP}{_UNSAFE.sub('-', v)}" for k, v in items)
-    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "~"
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - len(CUT)] + CUT
 
 
 def run_name(task_name: str, override_dirname: str) -> str:
