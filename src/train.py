@@ -25,7 +25,7 @@ from src.generative.nonfinite import NonFiniteError
 from src.run.config_checks import validate_config
 from src.run.entry import prepare_run, run_task, setup
 from src.run.hparams import log_hparams
-from src.run.resume import LAST, check_can_continue, checkpoint_to_resume, resume_argv
+from src.run.resume import LAST, check_can_continue, checkpoint_to_resume, hydra_files_settled, resume_argv
 from src.run.sweep import objective
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ def fit(cfg: DictConfig) -> L.Trainer:
         if trainer.logger and not ckpt_path:
             log_hparams(trainer.logger, cfg)
         log.info("run folder: %s", cfg.paths.output_dir)
+        hydra_files_settled(Path(cfg.paths.output_dir), trained=True)  # checked and ready: it trains
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
             return trainer

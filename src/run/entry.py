@@ -21,6 +21,7 @@ from src.core import signals
 from src.core.errors import USER_ERROR_EXIT, exit_with_error, user_error
 from src.run.console import quiet_known_messages
 from src.run.resolvers import register_resolvers
+from src.run.resume import hydra_files_settled
 from src.run.sweep import FAILURE_FILE, in_multirun, record_failure
 
 T = TypeVar("T")
@@ -60,6 +61,7 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T | float:
         elif sweep_job:
             log.error("job failed: %s (%s)", record_failure(job_dir, err), job_dir / FAILURE_FILE)
             return math.nan
+        hydra_files_settled(job_dir, trained=False)  # a failed resume leaves the run's config as it was
         if found is None:
             raise
         if remove_if_unused(job_dir):

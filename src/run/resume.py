@@ -10,6 +10,7 @@ same command) continues from it by itself.
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from src.core.errors import ConfigError
 log = logging.getLogger(__name__)
 
 LAST = Path("checkpoints") / "last.ckpt"
+HYDRA_FILES, KEPT_HYDRA_FILES = ".hydra", ".hydra-kept"  # a run's config files; their copy during a resume
 DROPPED_ON_RESUME = ("ckpt_path", "resume", "hydra.run.dir")  # replaced by the resumed run's own
 
 
@@ -49,12 +51,34 @@ def resume_argv(argv: list[str]) -> list[str]:
     if not targets or targets[-1] in ("", "null"):
         return [a for a in argv if not a.startswith("resume=")]
     run_dir, ckpt = run_and_checkpoint(targets[-1])
+    keep_hydra_files(run_dir)
     given = [a for a in argv if not a.startswith("resume=")]
-    saved_file = run_dir / ".hydra" / "overrides.yaml"
+    saved_file = run_dir / HYDRA_FILES / "overrides.yaml"
     saved = [str(o) for o in (yaml.safe_load(saved_file.read_text()) or [])] if saved_file.is_file() else []
     replaced = {override_key(a) for a in given if "=" in a} | set(DROPPED_ON_RESUME)
     kept = [o for o in saved if override_key(o) not in replaced]
     return [*kept, *given, f"hydra.run.dir={run_dir}", f"ckpt_path={ckpt}"]
+
+
+def keep_hydra_files(run_dir: Path) -> None:
+    """Before Hydra rewrites the run's `.hydra/` for a resumed attempt: a copy to go back to if the
+    attempt fails before training (a bad value must not leave its overrides as the run's own, or the
+    next `resume=` and `src.report` would read them)."""
+    shutil.rmtree(run_dir / KEPT_HYDRA_FILES, ignore_errors=True)
+    if (run_dir / HYDRA_FILES).is_dir():
+        shutil.copytree(run_dir / HYDRA_FILES, run_dir / KEPT_HYDRA_FILES)
+
+
+def hydra_files_settled(run_dir: Path, trained: bool) -> None:
+    """The attempt's `.hydra/` stays once it trains (`trained`); a failed one gets the kept copy back."""
+    kept = run_dir / KEPT_HYDRA_FILES
+    if not kept.is_dir():
+        return
+    if not trained:
+        shutil.rmtree(run_dir / HYDRA_FILES, ignore_errors=True)
+        kept.rename(run_dir / HYDRA_FILES)
+    else:
+        shutil.rmtree(kept)
 
 
 def checkpoint_to_resume(ckpt_path: str | None, output_dir: str) -> str | None:

@@ -235,3 +235,21 @@ def test_a_run_ended_by_max_steps_mid_epoch_continues_exactly_with_a_larger_budg
     expected, got = curves(reference), curves(run)
     for tag, points in got.items():  # the same values; the first run's last step (44) is one more point
         assert [p for p in points if p[0] != 44] == expected[tag], tag
+
+
+def test_a_failed_resume_leaves_the_runs_config_as_it_was(reference, tmp_path):
+    """Hydra rewrites `.hydra/` of the run folder when a resumed attempt starts; an attempt refused
+    before training (here: another latent size) must not leave its overrides as the run's own, or every
+    later `resume=` (and src.report's row) would carry them."""
+    run = tmp_path / "run"
+    shutil.copytree(reference, run)
+    saved = {name: (run / ".hydra" / name).read_text() for name in ("overrides.yaml", "config.yaml")}
+    bad = cli(f"resume={run}", "trainer.max_epochs=4", "model.latent_dim=8")
+    assert bad.returncode == 2
+    assert "use model.latent_dim=16 (as it was trained)" in bad.stderr.strip().splitlines()[-1]
+    assert {name: (run / ".hydra" / name).read_text() for name in saved} == saved
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".hydra")) == [".hydra"]
+    ok = cli(f"resume={run}", "trainer.max_epochs=4")
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert ckpt(run)["global_step"] == STEPS + 32
+    assert "trainer.max_epochs=4" in (run / ".hydra" / "overrides.yaml").read_text()  # a resume that trained
