@@ -16,20 +16,22 @@ TINY_OVERRIDES = ("model.latent_dim=16", "model.generator.base_width=8", "model.
 GAN_TARGET = "src.gan.GAN"  # the module every GAN model config builds (the DDPMs build another)
 
 
+def compose_config(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
+    """conf/config.yaml with `overrides`, composed as the entry points do (resolvers first)."""
+    register_resolvers()  # what the entry points do first (src/run/entry.py)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
 def compose_run(spec: RunSpec, overrides: tuple[str, ...] = ()) -> DictConfig:
     """conf/config.yaml + `overrides`, with the run's device, batch size and data folder."""
-    register_resolvers()  # what the entry points do first (src/run/entry.py)
     accelerator = "gpu" if spec.device.type == "cuda" else "cpu"
     settings = [
         f"data.batch_size={spec.batch_size}",
         "data.download=false",
         f"trainer.accelerator={accelerator}",
     ]
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(
-            config_name="config",
-            overrides=[*settings, *(TINY_OVERRIDES if spec.tiny else ()), *overrides, "trainer.devices=1"],
-        )
+    cfg = compose_config([*settings, *(TINY_OVERRIDES if spec.tiny else ()), *overrides, "trainer.devices=1"])
     with open_dict(cfg):  # paths are set here, not as override strings, so any folder name works
         cfg.data.data_dir = str(spec.data_dir)
     return cfg
@@ -37,18 +39,10 @@ def compose_run(spec: RunSpec, overrides: tuple[str, ...] = ()) -> DictConfig:
 
 def default_batch_size() -> int:
     """The batch size of the default training config (conf/data/cifar10.yaml)."""
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return int(compose(config_name="config").data.batch_size)
+    return int(compose_config().data.batch_size)
 
 
 def gan_models() -> list[str]:
     """The `model=` names of conf/model/*.yaml that build a GAN (not the diffusion models), sorted."""
-    register_resolvers()
     names = sorted(path.stem for path in (CONFIG_DIR / "model").glob("*.yaml"))
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        return [
-            name
-            for name in names
-            if compose(config_name="config", overrides=[f"model={name}"]).model.get("_target_") == GAN_TARGET
-        ]
+    return [name for name in names if compose_config([f"model={name}"]).model.get("_target_") == GAN_TARGET]
