@@ -1,12 +1,18 @@
 """Train a model: `python -m src.train [+experiment=NAME] [key=value ...]`.
 
 From the command line to `trainer.fit`, top to bottom: `main` turns `resume=<run>` into that run's own
-command line, Hydra composes the config, `train` checks it and builds data, model, callbacks, logger
-and Trainer (`build`), and `fit` fits, going back to the last good checkpoint on a NaN when
-`guard.on_nonfinite=rollback`. Every knob lives in conf/; this file only wires them together.
+command line, Hydra composes the config, `train` checks it, locks the run folder and builds data,
+model, callbacks, logger and Trainer (`build`), and `fit` fits, going back to the last good checkpoint
+on a NaN when `guard.on_nonfinite=rollback`. Nothing in the run folder changes until the first step
+trains (src/run/attempt.py). Every knob lives in conf/; this file only wires them together.
 """
 
 from __future__ import annotations
+
+from src.core.signals import stop_at_once
+
+if __name__ == "__main__":
+    stop_at_once()  # from here until training a Ctrl-C or SIGTERM is one line, and nothing is written
 
 import logging
 import sys
@@ -19,23 +25,28 @@ from hydra.utils import instantiate
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from src.core.errors import exit_with_error, user_error
-from src.generative.checkpoint import check_fits, read_checkpoint
+from src.callbacks.run_start import TrainingStarts
+from src.core import signals
+from src.core.errors import user_error
+from src.generative.checkpoint import check_fits, checkpoint_class, read_checkpoint
 from src.generative.nonfinite import NonFiniteError
+from src.run.attempt import Attempt
 from src.run.config_checks import validate_config
-from src.run.entry import prepare_run, run_task, setup
+from src.run.entry import main as run_main
+from src.run.entry import prepare_run, run_task
 from src.run.hparams import log_hparams
-from src.run.resume import LAST, check_can_continue, checkpoint_to_resume, hydra_files_settled, resume_argv
+from src.run.resume import LAST, check_can_continue, checkpoint_to_resume, resume_argv
 from src.run.sweep import objective
 
 log = logging.getLogger(__name__)
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
-    """The Trainer of `cfg.trainer` with the config's callbacks and logger. Inside a SLURM job,
-    Lightning's SLURM environment runs without its own requeue handler: stop and pre-emption signals
-    have one owner, LastCheckpoint (src/run/checkpoints.py says why)."""
+def build_trainer(cfg: DictConfig, *extra: L.Callback) -> L.Trainer:
+    """The Trainer of `cfg.trainer` with the config's callbacks (and `extra`) and logger. Inside a SLURM
+    job, Lightning's SLURM environment runs without its own requeue handler: stop and pre-emption
+    signals have one owner, LastCheckpoint (src/run/checkpoints.py says why)."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks += extra
     plugins = [instantiate(p) for p in cfg.trainer.get("plugins") or []]
     if SLURMEnvironment.detect():
         plugins.append(SLURMEnvironment(auto_requeue=False))
@@ -53,11 +64,12 @@ class Run(NamedTuple):
     ckpt_path: str | None
 
 
-def build(cfg: DictConfig) -> Run:
+def build(cfg: DictConfig, attempt: Attempt | None = None) -> Run:
     """Check the config and build every component of the run; no data is read, nothing is trained.
 
     Each component checks its own arguments as it is built, so a bad value fails here with one line;
-    so does a checkpoint that cannot continue this model.
+    so does a checkpoint that cannot continue this model. `attempt` takes the run folder over when
+    the first step starts.
     """
     validate_config(cfg)
     prepare_run(cfg)
@@ -66,12 +78,21 @@ def build(cfg: DictConfig) -> Run:
     ckpt_path = checkpoint_to_resume(cfg.get("ckpt_path"), cfg.paths.output_dir)
     if ckpt_path:
         checkpoint = read_checkpoint(ckpt_path, use="use a .ckpt file (or resume=<run folder>)")
+        checkpoint_class(ckpt_path, wanted=type(model))  # a DDPM's in a GAN run: one line
         check_fits(checkpoint, model, OmegaConf.to_container(cfg.model), ckpt_path)
         check_can_continue(checkpoint, cfg.trainer.max_epochs, cfg.trainer.max_steps, ckpt_path)
         if cfg.get("logger"):
             with open_dict(cfg):  # the same TensorBoard run: the steps after the checkpoint are redrawn once
                 cfg.logger.purge_step = int(checkpoint["global_step"])
-    return Run(datamodule, model, build_trainer(cfg), ckpt_path)
+
+    def take_over(trainer: L.Trainer) -> None:
+        steps = trainer.estimated_stepping_batches
+        attempt.take_over(trainer.global_step, int(steps) if steps != float("inf") else None)
+        if trainer.logger and not ckpt_path:
+            log_hparams(trainer.logger, cfg)
+
+    extra = [TrainingStarts(take_over)] if attempt is not None else []
+    return Run(datamodule, model, build_trainer(cfg, *extra), ckpt_path)
 
 
 def fit(cfg: DictConfig) -> L.Trainer:
@@ -81,20 +102,31 @@ def fit(cfg: DictConfig) -> L.Trainer:
     `guard.on_nonfinite=rollback` the run goes back to that checkpoint and continues with another
     seed, at most `guard.max_rollbacks` times.
     """
+    validate_config(cfg)  # a bad value before the lock: it names the value, not the folder
+    attempt = Attempt(Path(cfg.paths.output_dir), cfg).acquire()
+    try:
+        return fit_attempt(cfg, attempt)
+    finally:
+        attempt.release()
+
+
+def fit_attempt(cfg: DictConfig, attempt: Attempt) -> L.Trainer:
+    """`fit` inside the run folder's lock; the run's status.json says how the attempt ended."""
     guard, rollbacks = cfg.get("guard") or {}, 0
     while True:
-        datamodule, model, trainer, ckpt_path = build(cfg)
+        datamodule, model, trainer, ckpt_path = build(cfg, attempt)
         datamodule.prepare_data()  # a missing or empty data set fails here, before any training
-        if trainer.logger and not ckpt_path:
-            log_hparams(trainer.logger, cfg)
         log.info("run folder: %s", cfg.paths.output_dir)
-        hydra_files_settled(Path(cfg.paths.output_dir), trained=True)  # checked and ready: it trains
+        signals.install()  # from here a stop signal is honoured at a safe point, with a checkpoint
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+            attempt.end("finished", trainer.global_step)
             return trainer
         except Exception as exc:
             err = user_error(exc)
             if not isinstance(err, NonFiniteError):
+                stopped = isinstance(err, signals.StopRequested)
+                attempt.end("stopped" if stopped else "failed", trainer.global_step, str(err or exc))
                 raise
             last = Path(cfg.paths.output_dir) / LAST
             can_roll_back = guard.get("on_nonfinite") == "rollback" and last.is_file()
@@ -103,6 +135,7 @@ def fit(cfg: DictConfig) -> L.Trainer:
                     f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written"
                 )
                 tried = f" after {rollbacks} rollback(s)" if rollbacks else ""
+                attempt.end("diverged", trainer.global_step, str(err))
                 raise NonFiniteError(f"{err}{tried}; {where}") from None
             rollbacks += 1
             reseed = int(cfg.seed) + rollbacks
@@ -110,6 +143,8 @@ def fit(cfg: DictConfig) -> L.Trainer:
             with open_dict(cfg):  # the checkpoint's random state would lead to the same NaN
                 cfg.ckpt_path = str(last)
                 cfg.callbacks.checkpoint.reseed = reseed
+        finally:
+            signals.uninstall()
 
 
 def train(cfg: DictConfig) -> float | None:
@@ -125,15 +160,12 @@ def hydra_main(cfg: DictConfig) -> Any:
 
 def main() -> None:
     """`resume=` is turned into the resumed run's own command line before Hydra composes it."""
-    setup()
-    try:
+
+    def resume_then_hydra() -> None:
         sys.argv[1:] = resume_argv(sys.argv[1:])
-    except Exception as exc:
-        found = user_error(exc)
-        if found is None:
-            raise
-        exit_with_error(found)
-    hydra_main()
+        hydra_main()
+
+    run_main(resume_then_hydra, "config")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ one row per sample); a family without one (a GAN) returns None and gets no strip
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -49,10 +50,16 @@ class SampleGrid(L.Callback):
         self.dirpath = Path(dirpath)
         self.grid_size, self.seed = grid_size, seed
         self.every_n_epochs, self.eval_mode, self.ema = every_n_epochs, eval_mode, ema
+        self.real_written = False
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: GenerativeModule) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: GenerativeModule) -> None:
+        self.real_written = False
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: GenerativeModule, *args: Any) -> None:
+        """The real grid once the first step starts: a start that never trains writes nothing."""
         images = trainer.datamodule.images if trainer.datamodule is not None else None
-        if images is not None:
+        if not self.real_written and images is not None:
+            self.real_written = True
             write_grid(
                 trainer, "real", images[: self.grid_size**2], self.grid_size, self.dirpath / "real.png"
             )

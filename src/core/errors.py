@@ -31,6 +31,12 @@ def user_error(err: BaseException) -> GanlabError | None:
     return None
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none)."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
 def exit_with_error(message: object, code: int = USER_ERROR_EXIT) -> NoReturn:
     """One line on stderr, `error: ...`, and the exit status (the user-error one by default)."""
     print(f"error: {message}", file=sys.stderr)

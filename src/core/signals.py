@@ -1,10 +1,14 @@
-"""Stop requests from the outside world (SIGTERM, SIGINT, SIGUSR1, SIGUSR2), honoured at safe points.
+"""Stop requests from the outside world (SIGTERM, SIGINT, SIGUSR1, SIGUSR2): at once before training,
+at safe points during it.
 
-The handler only records the signal. The training loop checks it after each step (the checkpoint
-callback saves `last.ckpt` at that step, then raises `StopRequested`), and long passes (FID samples,
-reference statistics) check it between batches, so a scheduler's SIGTERM is answered within one step
-or one batch of images. The process then exits with 128 + the signal's number, as a shell reports a
-process killed by that signal, so a scheduler never takes a stopped run for a finished one.
+Before training (`stop_at_once`, the first thing an entry point does) nothing of the run has been
+written yet, so a stop signal raises at once and the process ends with one line. From just before
+`trainer.fit` on (`install`) the handler only records the signal. The training loop checks it after
+each step (the checkpoint callback saves `last.ckpt` at that step, then raises `StopRequested`), and
+long passes (FID samples, reference statistics) check it between batches, so a scheduler's SIGTERM
+is answered within one step or one batch of images. The process then exits with 128 + the signal's
+number, as a shell reports a process killed by that signal, so a scheduler never takes a stopped run
+for a finished one.
 
 Under SLURM, SIGUSR1 and SIGUSR2 mean "you are about to be pre-empted or time out" (submitit sends
 USR2 `signal_delay_s` before the limit; Lightning users send USR1): once the checkpoint is saved,
@@ -19,10 +23,9 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
-
-import torch
 
 from src.core.errors import GanlabError
 
@@ -45,18 +48,81 @@ class StopRequested(GanlabError):
         super().__init__(f"stopped by {signal.Signals(signum).name} {where}")
 
 
+class StartupStop(KeyboardInterrupt):
+    """A stop signal before training: raised at once, like Ctrl-C (a BaseException that no library's
+    `except Exception` swallows), and reported by `_one_line_hook` as one line."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name} during start-up: nothing was written")
+
+
 def _record(signum: int, frame: Any) -> None:
     global _pending
     _pending = signum
 
 
-def install() -> None:
-    """Route the stop signals to the recorder (again, after Lightning installed its own handlers)."""
+def _to_scheduler(signum: int, frame: Any) -> bool:
+    """A scheduler's warning (SIGUSR1/2) goes to its previous owner (submitit requeues the job)."""
+    previous = _previous.get(signum)
+    if signum in REQUEUE_SIGNALS and callable(previous) and previous is not signal.default_int_handler:
+        previous(signum, frame)
+        return True
+    return False
+
+
+def _exit_now(signum: int, frame: Any) -> None:
+    """During the imports: an exception raised inside an import can leave a library half imported (and
+    a later error in its place), and nothing exists yet to clean up, so the process just ends."""
+    if not _to_scheduler(signum, frame):
+        print(f"error: {StartupStop(signum)}", file=sys.stderr, flush=True)
+        os._exit(SIGNAL_EXIT_BASE + signum)
+
+
+def _raise_now(signum: int, frame: Any) -> None:
+    if not _to_scheduler(signum, frame):
+        raise StartupStop(signum)
+
+
+def _one_line_hook(kind: type, value: BaseException, tb: Any) -> None:
+    """An error nobody caught, raised by an interrupt (also when the interrupt left another error in its
+    place): one line, exit 128 + N; any other error keeps its traceback."""
+    seen: BaseException | None = value
+    while seen is not None and not isinstance(seen, KeyboardInterrupt):
+        seen = seen.__context__
+    if seen is None:
+        sys.__excepthook__(kind, value, tb)
+        return
+    signum = getattr(seen, "signum", signal.SIGINT)
+    print(f"error: {seen or f'stopped by {signal.Signals(signum).name}'}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(SIGNAL_EXIT_BASE + signum)
+
+
+def _route(handler: Callable[[int, Any], None]) -> None:
     for signum in STOP_SIGNALS:
         current = signal.getsignal(signum)
-        if current is not _record:
+        if current not in (_record, _raise_now, _exit_now):
             _previous.setdefault(signum, current)
-            signal.signal(signum, _record)
+        signal.signal(signum, handler)
+
+
+def stop_at_once() -> None:
+    """The first thing an entry point does: until its imports are done a stop signal ends the process at
+    once with one line and exit 128 + N (SIGUSR1/2 go to a scheduler's handler if there is one)."""
+    _route(_exit_now)
+    sys.excepthook = _one_line_hook
+
+
+def raise_at_once() -> None:
+    """From the entry point's main() until training: a stop signal raises StartupStop where the process
+    is, so that what the start made is cleaned up on the way out (src/run/attempt.py)."""
+    _route(_raise_now)
+
+
+def install() -> None:
+    """Route the stop signals to the recorder (again, after Lightning installed its own handlers)."""
+    _route(_record)
 
 
 def uninstall() -> None:
@@ -99,6 +165,8 @@ def agreed_pending(strategy: Any) -> int | None:
     all-reduce, so call it at the same step on all ranks. With one process, the local one."""
     if strategy.world_size <= 1:
         return _pending
+    import torch  # only here: an entry point imports this module before anything heavy
+
     flag = torch.tensor(_pending or 0, device=strategy.root_device)
     agreed = int(strategy.reduce(flag, reduce_op="max"))
     return agreed or None

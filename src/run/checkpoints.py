@@ -28,7 +28,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from src.core import signals
 from src.core.checks import non_negative, one_of, positive_int
 from src.core.errors import GanlabError
-from src.core.files import remove_stale_temp_files, save_atomically
+from src.core.files import save_atomically
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,6 @@ class LastCheckpoint(Checkpoint):
     # ----- when to save -----
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if trainer.is_global_zero and self.dirpath.is_dir():
-            remove_stale_temp_files(self.dirpath)
         signals.install()  # a signal during the reference statistics is honoured too
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -1,4 +1,4 @@
-"""OmegaConf resolvers used by conf/ (registered when `src` is imported, so every config user has them)."""
+"""OmegaConf resolvers used by conf/ (registered by the entry points' setup, src/run/entry.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 from omegaconf import OmegaConf
+
+from src.run.attempt import all_ours, note_made
 
 GPU_ACCELERATORS = ("gpu", "cuda")
 # logged metrics where higher is better; every other one is minimised
@@ -47,11 +49,14 @@ def metric_direction(name: str | None) -> str:
 def unique_dir(path: str) -> str:
     """`path`, created now; if another run took it first (same second), `path_2`, `path_3`, ...
 
-    mkdir is atomic, so two runs started together never share a folder."""
+    mkdir is atomic, so two runs started together never share a folder. The folder (and its new
+    parents) count as made by this process: removed again if the run never starts (attempt.py)."""
     candidate, n = Path(path), 1
+    note_made(candidate.parent)
     while True:
         try:
             candidate.mkdir(parents=True, exist_ok=False)
+            all_ours(candidate)
             return str(candidate)
         except FileExistsError:
             n += 1

@@ -4,25 +4,27 @@
 run's own saved overrides + the new ones + `hydra.run.dir=<that folder>` + `ckpt_path=<checkpoint>`:
 the same config (what is given now wins), written into the same folder, the same TensorBoard run.
 A run whose folder already holds `checkpoints/last.ckpt` (a re-queued cluster job started with the
-same command) continues from it by itself.
+same command) continues from it by itself. The run's saved overrides change only once the resumed
+attempt trains (src/run/attempt.py).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from src.core.errors import ConfigError
+from src.generative.checkpoint import checkpoint_class
+from src.generative.module import GenerativeModule
 
 log = logging.getLogger(__name__)
 
 LAST = Path("checkpoints") / "last.ckpt"
-HYDRA_FILES, KEPT_HYDRA_FILES = ".hydra", ".hydra-kept"  # a run's config files; their copy during a resume
-DROPPED_ON_RESUME = ("ckpt_path", "resume", "hydra.run.dir")  # replaced by the resumed run's own
+# replaced by the resumed run's own; a sweep's search is not resumed with one of its jobs
+DROPPED_ON_RESUME = ("ckpt_path", "resume", "hydra.run.dir", "hparams_search", "hydra.mode")
 
 
 def override_key(override: str) -> str:
@@ -51,34 +53,13 @@ def resume_argv(argv: list[str]) -> list[str]:
     if not targets or targets[-1] in ("", "null"):
         return [a for a in argv if not a.startswith("resume=")]
     run_dir, ckpt = run_and_checkpoint(targets[-1])
-    keep_hydra_files(run_dir)
+    checkpoint_class(ckpt, "resume", wanted=GenerativeModule)  # a classifier's: one line, what takes it
     given = [a for a in argv if not a.startswith("resume=")]
-    saved_file = run_dir / HYDRA_FILES / "overrides.yaml"
+    saved_file = run_dir / ".hydra" / "overrides.yaml"
     saved = [str(o) for o in (yaml.safe_load(saved_file.read_text()) or [])] if saved_file.is_file() else []
     replaced = {override_key(a) for a in given if "=" in a} | set(DROPPED_ON_RESUME)
     kept = [o for o in saved if override_key(o) not in replaced]
     return [*kept, *given, f"hydra.run.dir={run_dir}", f"ckpt_path={ckpt}"]
-
-
-def keep_hydra_files(run_dir: Path) -> None:
-    """Before Hydra rewrites the run's `.hydra/` for a resumed attempt: a copy to go back to if the
-    attempt fails before training (a bad value must not leave its overrides as the run's own, or the
-    next `resume=` and `src.report` would read them)."""
-    shutil.rmtree(run_dir / KEPT_HYDRA_FILES, ignore_errors=True)
-    if (run_dir / HYDRA_FILES).is_dir():
-        shutil.copytree(run_dir / HYDRA_FILES, run_dir / KEPT_HYDRA_FILES)
-
-
-def hydra_files_settled(run_dir: Path, trained: bool) -> None:
-    """The attempt's `.hydra/` stays once it trains (`trained`); a failed one gets the kept copy back."""
-    kept = run_dir / KEPT_HYDRA_FILES
-    if not kept.is_dir():
-        return
-    if not trained:
-        shutil.rmtree(run_dir / HYDRA_FILES, ignore_errors=True)
-        kept.rename(run_dir / HYDRA_FILES)
-    else:
-        shutil.rmtree(kept)
 
 
 def checkpoint_to_resume(ckpt_path: str | None, output_dir: str) -> str | None:
