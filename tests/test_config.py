@@ -148,8 +148,15 @@ def test_default_config_has_every_speed_knob_off(compose_cfg):
     assert cfg.matmul_precision is None
 
 
+@pytest.fixture
+def two_gpus(monkeypatch):
+    """This machine as one with two CUDA GPUs, for the checks that ask which devices exist."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+
+
 @pytest.mark.parametrize("trainer,precision", [("cpu", "32"), ("gpu", "bf16-mixed"), ("ddp", "bf16-mixed")])
-def test_fast_preset_turns_every_knob_on_and_bf16_only_on_gpus(compose_cfg, trainer, precision):
+def test_fast_preset_turns_every_knob_on_and_bf16_only_on_gpus(compose_cfg, trainer, precision, two_gpus):
     cfg = compose_cfg("+perf=fast", f"trainer={trainer}")
     validate_config(cfg)
     assert cfg.model.speed.channels_last and cfg.model.speed.fused_adam and cfg.model.speed.compile
@@ -263,7 +270,7 @@ def test_unknown_names_are_refused_with_the_choices(compose_cfg, override, choic
     assert f"Available options in '{group}'" in message and choice in message
 
 
-def test_precisions_are_accepted(compose_cfg):
+def test_precisions_are_accepted(compose_cfg, two_gpus):
     for precision in ["32", "16-mixed", "bf16-mixed"]:
         validate_config(compose_cfg(f"trainer.precision={precision}"))
 

@@ -33,7 +33,7 @@ from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.prdc import DEFAULT_K, PRDC_NAMES
 from src.metrics.reference import ReferenceStats, reference_stats
-from src.metrics.scores import check_prdc_k, check_sample_counts, scores
+from src.metrics.scores import check_prdc_k, check_sample_counts, real_images, scores
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class FIDCallback(L.Callback):
             return
         self.network = self.network.to(pl_module.device).eval()
         datamodule = trainer.datamodule
-        images = datamodule.images if self.n_real is None else datamodule.images[: self.n_real]
+        images = real_images(datamodule.images, self.n_real, "callbacks.fid.n_real", datamodule.describe())
         check_prdc_k(self.prdc_k, len(images), self.n_samples, "callbacks.fid.prdc_k")  # the data's size
         name = datamodule.describe()
 

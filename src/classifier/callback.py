@@ -13,9 +13,11 @@ import torch
 from torch import Tensor
 
 from src.classifier.metrics import ClassifierMetrics, load_classifier, require_checkpoint
+from src.classifier.module import Classifier
 from src.core.checks import positive_int
 from src.core.errors import ConfigError
 from src.core.pixels import to_model_range
+from src.generative.checkpoint import checkpoint_class
 from src.metrics.features import batch_ranges
 
 KEY = "callbacks.classifier_metrics"
@@ -36,6 +38,7 @@ class ClassifierMetricsCallback(L.Callback):
     ):
         if ckpt_path:
             require_checkpoint(ckpt_path, f"{KEY}.ckpt_path")
+            checkpoint_class(ckpt_path, f"{KEY}.ckpt_path", wanted=Classifier)  # one line for a GAN's
             for value, name in ((every_n_epochs, "every_n_epochs"), (num_samples, "num_samples")):
                 positive_int(value, f"{KEY}.{name}")
             positive_int(batch_size, f"{KEY}.batch_size")

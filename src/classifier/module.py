@@ -18,11 +18,14 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from src.classifier.augment import CourseAugment
 from src.core.checks import non_negative, positive
+from src.generative.checkpoint import record_module_class
 from src.generative.log_points import log_point, logging_point
 
 
 class Classifier(L.LightningModule):
     """Images in [-1, 1] -> class logits; `features` gives the penultimate activations."""
+
+    checkpoint_use = "callbacks.classifier_metrics.ckpt_path of python -m src.train"
 
     def __init__(
         self,
@@ -68,3 +71,6 @@ class Classifier(L.LightningModule):
         self.test_accuracy.update(logits, labels)
         self.log("test/loss", F.cross_entropy(logits, labels), on_epoch=True, batch_size=len(labels))
         self.log("test/acc", self.test_accuracy, on_epoch=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        record_module_class(checkpoint, self)  # generate/evaluate/resume name it when given the wrong one

@@ -2,9 +2,10 @@
 
 Every module of ganlab writes its class path under `ganlab_module` when it saves; `generate`,
 `evaluate`, the metrics and `resume=` load a checkpoint as that class, so a GAN and a diffusion
-checkpoint go through the same commands. A checkpoint written before the key existed is a GAN's.
-Each failure is one line naming the key to change: a missing or truncated file, a class this
-version lacks, another architecture (the differing hyper-parameter, e.g. `model.latent_dim=8`).
+checkpoint go through the same commands. A checkpoint written before the key existed is known by its
+weights (a GAN's `generator.*`, the classifier's `net.*`). Each failure is one line naming the key to
+change: a missing or truncated file, a checkpoint of another kind (what it is, and which command takes
+it), a class this version lacks, another architecture (the differing hyper-parameter).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from src.core.checks import existing_file
 from src.core.errors import ConfigError
 
 MODULE_KEY = "ganlab_module"
-LEGACY_MODULE = "src.gan.module.GAN"  # checkpoints written before MODULE_KEY
+# checkpoints written before MODULE_KEY, known by the prefix of their weights
+LEGACY_MODULES = {"generator.": "src.gan.module.GAN", "net.": "src.classifier.module.Classifier"}
 
 
 def record_module_class(checkpoint: dict[str, Any], module: L.LightningModule) -> None:
@@ -51,9 +53,24 @@ def read_checkpoint(
     return checkpoint
 
 
-def checkpoint_class(ckpt_path: str | Path, key: str = "ckpt_path") -> type[L.LightningModule]:
-    """The project's LightningModule class that wrote the checkpoint (nothing outside `src.` is imported)."""
-    path = read_checkpoint(ckpt_path, key, mmap=True).get(MODULE_KEY, LEGACY_MODULE)
+def class_path(checkpoint: Mapping[str, Any], key: str, ckpt_path: str | Path) -> str:
+    """The class path a checkpoint names (or, written before the key existed, its weights show)."""
+    if MODULE_KEY in checkpoint:
+        return str(checkpoint[MODULE_KEY])
+    for prefix, path in LEGACY_MODULES.items():
+        if any(k.startswith(prefix) for k in checkpoint["state_dict"]):
+            return path
+    raise ConfigError(
+        f"{key}={str(ckpt_path)!r} is not a checkpoint of ganlab: give one that src.train wrote"
+    )
+
+
+def checkpoint_class(
+    ckpt_path: str | Path, key: str = "ckpt_path", wanted: type = L.LightningModule
+) -> type[L.LightningModule]:
+    """The project's LightningModule class that wrote the checkpoint (nothing outside `src.` is
+    imported); one line when it is not a `wanted` one (what it is, and what takes it)."""
+    path = class_path(read_checkpoint(ckpt_path, key, mmap=True), key, ckpt_path)
     module_name, _, name = path.rpartition(".")
     if not module_name.startswith("src."):
         raise ConfigError(f"the checkpoint names the class {path!r}: only ganlab's own modules (src.*) load")
@@ -63,12 +80,24 @@ def checkpoint_class(ckpt_path: str | Path, key: str = "ckpt_path") -> type[L.Li
         raise ConfigError(f"the checkpoint names the class {path!r}, which this version lacks") from None
     if not (isinstance(cls, type) and issubclass(cls, L.LightningModule)):
         raise ConfigError(f"the checkpoint names {path!r}, which is not a LightningModule")
+    if not issubclass(cls, wanted):
+        raise ConfigError(
+            f"{key}={str(ckpt_path)!r} is a {cls.__name__} checkpoint, not a "
+            f"{vars(wanted).get('kind', wanted.__name__)} one: a "
+            f"{cls.__name__} checkpoint goes to {getattr(cls, 'checkpoint_use', 'the command that wrote it')}"
+        )
     return cls
 
 
-def load_module(ckpt_path: str | Path, map_location: torch.device | str, key: str = "ckpt_path"):
-    """The checkpoint's model, as the class that wrote it, in eval mode (one line if it is not one)."""
-    cls = checkpoint_class(ckpt_path, key)
+def load_module(
+    ckpt_path: str | Path,
+    map_location: torch.device | str,
+    key: str = "ckpt_path",
+    wanted: type = L.LightningModule,
+):
+    """The checkpoint's model, as the class that wrote it, in eval mode (one line if it is not a
+    `wanted` one)."""
+    cls = checkpoint_class(ckpt_path, key, wanted)
     return cls.load_from_checkpoint(str(ckpt_path), map_location=map_location).eval()
 
 
@@ -98,7 +127,9 @@ def check_fits(checkpoint: Mapping[str, Any], model: nn.Module, hparams: Mapping
     saved, given = _flat(checkpoint.get("hyper_parameters", {})), _flat(hparams)
     changed: dict[str, Any] = {}
     for k in sorted((k for k in given if k in saved and saved[k] != given[k]), key=lambda k: k.count(".")):
-        if (k.rsplit(".", 1)[-1], saved[k]) not in {(c.rsplit(".", 1)[-1], v) for c, v in changed.items()}:
+        if (k.rsplit(".", 1)[-1], repr(saved[k])) not in {
+            (c.rsplit(".", 1)[-1], repr(v)) for c, v in changed.items()
+        }:
             changed[k] = saved[k]  # model.latent_dim=8, not also the generator's copy of it
     use = " ".join(f"model.{k}={v!r}" for k, v in list(changed.items())[:3])
     raise ConfigError(

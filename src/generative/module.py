@@ -35,6 +35,8 @@ class GenerativeModule(L.LightningModule):
     samples), `ema_net` (its weight average, or None) and `decode`."""
 
     num_classes: int = 0
+    kind = "generative model's (GAN or DDPM)"
+    checkpoint_use = "python -m src.generate or src.evaluate (ckpt_path=...), or resume=<its run folder>"
     code_shape: tuple[int, ...]
     raw_net: nn.Module
     ema_net: nn.Module | None

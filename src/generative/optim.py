@@ -25,8 +25,8 @@ PROBE_LR = 1e-3  # the stand-in learning rate of the check (the real one is chec
 
 
 def check_betas(betas: Sequence[float], name: str) -> tuple[float, float]:
-    betas = list(betas)
-    if len(betas) != 2:
+    betas = list(betas) if isinstance(betas, Sequence) and not isinstance(betas, str) else betas
+    if not isinstance(betas, list) or len(betas) != 2:
         raise ConfigError(f"{name}={betas!r} is not allowed: use two numbers in [0, 1)")
     return tuple(in_range(b, name, 0.0, 1.0) for b in betas)  # type: ignore[return-value]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from src.core.checks import whole
+from src.core.errors import ConfigError
 from src.metrics.distances import (
     frechet_distance,
     inception_score,
@@ -22,6 +23,16 @@ def check_sample_counts(n_samples: object, kid_subset_size: object, prefix: str 
     would all be the whole set: a standard deviation of rounding error reported as a spread)."""
     whole(n_samples, f"{prefix}n_samples", low=MIN_SAMPLES, note=" (FID needs a covariance)")
     whole(kid_subset_size, f"{prefix}kid.subset_size", 1, n_samples - 1, note=" (smaller than n_samples)")
+
+
+def real_images(images: Tensor, limit: int | None, key: str, data: str) -> Tensor:
+    """The first `limit` of `images` (all with None); a limit beyond the data set is one line."""
+    if limit is not None and limit > len(images):
+        raise ConfigError(
+            f"{key}={limit} is more than the {len(images)} images of {data}: use {key} <= {len(images)} "
+            "(null: all of them)"
+        )
+    return images if limit is None else images[:limit]
 
 
 def check_prdc_k(k: object, n_real: int | None, n_fake: int, key: str) -> None:

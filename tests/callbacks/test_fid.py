@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -89,3 +90,21 @@ def test_the_end_of_training_fid_leaves_a_best_checkpoint(tmp_path, fid_run):
     best = torch.load(tmp_path / "run" / "checkpoints" / "best.ckpt", weights_only=False)
     assert best["global_step"] == 3 == trainer.global_step
     assert float(trainer.callback_metrics["metrics/fid"]) >= 0
+
+
+def test_more_real_images_than_the_data_holds_is_one_line_before_training(compose_cfg, tmp_path, capsys):
+    from tests.helpers import write_tiny_feature_network
+    from tests.test_train import exit_line
+
+    weights = write_tiny_feature_network(tmp_path / "tiny.pt")
+    fid = ["callbacks.fid.enabled=true", "callbacks.fid.n_real=1000", "callbacks.fid.n_samples=32"]
+    where = [f"metrics.weights_path={weights}", f"metrics.cache_dir={tmp_path}"]
+    cfg = compose_cfg(
+        "+experiment=smoke", "callbacks=default", *fid, "callbacks.fid.kid.subset_size=16", *where
+    )
+    line = exit_line(cfg, capsys)
+    assert line == (
+        "error: callbacks.fid.n_real=1000 is more than the 128 images of SyntheticDataModule:train:32px: "
+        "use callbacks.fid.n_real <= 128 (null: all of them)"
+    )
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
