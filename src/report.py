@@ -3,9 +3,10 @@
 For each job folder (one with `.hydra/overrides.yaml`) it reads the job's overrides and the last
 value of every scalar in its TensorBoard event files, and writes into the sweep folder:
 
-- report.csv and report.md: one row per job: its status (ok, failed: why, or no results: a job
-  still running or killed), the swept overrides, the other overrides, then the final value of
-  every scalar (the table is also printed);
+- report.csv and report.md: one row per job: its status (ok; running; stopped at step N of M; killed
+  after step N of M; failed: why; not started, for a job of the sweep's plan that has no folder), the
+  swept overrides, the other overrides, then the final value of every scalar (the table is also
+  printed);
 - report_<metric>.png: the chosen metric against each hyper-parameter that differs between jobs.
 
 The default metric is `metrics/fid` when the runs logged it, else `metrics/fid_cnn`, else `loss/g`.
@@ -13,16 +14,23 @@ The default metric is `metrics/fid` when the runs logged it, else `metrics/fid_c
 
 from __future__ import annotations
 
+from src.core.signals import stop_at_once
+
+if __name__ == "__main__":
+    stop_at_once()  # a Ctrl-C is one line
+
 import argparse
 import csv
 import math
 from pathlib import Path
 
 import yaml
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.core.errors import GanlabError, exit_with_error
-from src.run.sweep import failed_jobs
+from src.run.attempt import STATUS_FILE, holder_if_locked, read_status
+from src.run.sweep import FAILURE_FILE, PLAN_FILE, failed_jobs, planned_jobs
 
 DEFAULT_METRICS = ("metrics/fid", "metrics/fid_cnn", "loss/g")
 JOB_COLUMN = "job"
@@ -31,7 +39,12 @@ STATUS_COLUMN = "status"
 
 def read_overrides(job_dir: Path) -> dict[str, str]:
     """The job's command-line overrides as key -> value (`+`/`++` prefixes dropped)."""
-    lines = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
+    path = job_dir / ".hydra" / "overrides.yaml"
+    lines = (yaml.safe_load(path.read_text()) or []) if path.is_file() else []
+    return as_overrides(lines)
+
+
+def as_overrides(lines: list) -> dict[str, str]:
     overrides = {}
     for line in lines:
         key, _, value = str(line).partition("=")
@@ -39,15 +52,63 @@ def read_overrides(job_dir: Path) -> dict[str, str]:
     return overrides
 
 
-def final_scalars(job_dir: Path) -> dict[str, float]:
-    """The last logged value (highest step) of every scalar in the job's TensorBoard event files."""
+def final_events(job_dir: Path) -> dict:
+    """The last logged event (highest step) of every scalar in the job's TensorBoard event files."""
     accumulator = EventAccumulator(str(job_dir), size_guidance={"scalars": 0})
     accumulator.Reload()
-    return {tag: accumulator.Scalars(tag)[-1].value for tag in accumulator.Tags()["scalars"]}
+    return {tag: accumulator.Scalars(tag)[-1] for tag in accumulator.Tags()["scalars"]}
+
+
+def final_scalars(job_dir: Path) -> dict[str, float]:
+    """The last logged value of every scalar in the job's TensorBoard event files."""
+    return {tag: event.value for tag, event in final_events(job_dir).items()}
+
+
+def job_status(job_dir: Path, failure: str | None, has_scalars: bool, last_step: int | None) -> str:
+    """What became of a job: from its lock (running), its status.json and failure.txt."""
+    status = read_status(job_dir)
+    step = status.get("step") if last_step is None else max(last_step, status.get("step") or 0)
+    of = f" of {status['steps']}" if status.get("steps") else ""
+    holder = holder_if_locked(job_dir)
+    if holder:
+        return f"running (step {step}{of}; {holder})"
+    state = status.get("state")
+    if state == "finished":
+        return "ok"
+    if state == "stopped":
+        return f"stopped at step {status['step']}{of}"
+    if state in ("failed", "diverged"):
+        return f"failed: {status.get('reason', state)}"
+    if state == "running":  # no live holder: the process ended without a word (kill -9, power)
+        return f"killed after step {step}{of}"
+    if failure is not None:
+        return f"failed: {failure}"
+    return "ok" if has_scalars else "no results"
 
 
 def _job_dirs(sweep_dir: Path) -> list[Path]:
-    return [p.parent.parent for p in sweep_dir.glob("**/.hydra/overrides.yaml")]
+    marks = (".hydra/overrides.yaml", FAILURE_FILE, STATUS_FILE)
+    return sorted(
+        {
+            p.parent.parent if p.name == "overrides.yaml" else p.parent
+            for m in marks
+            for p in sweep_dir.glob(f"**/{m}")
+        }
+    )
+
+
+def planned(sweep_dir: Path) -> dict[str, list[str]]:
+    """Job number -> overrides of every job the sweep planned (its multirun.yaml); {} when unknown."""
+    plan_file = sweep_dir / PLAN_FILE
+    if not plan_file.is_file():
+        return {}
+    try:
+        plan = planned_jobs(OmegaConf.load(plan_file))
+    except Exception:  # a plan this version cannot read: list only the jobs that have folders
+        return {}
+    if isinstance(plan, int):  # Optuna: the number of trials (their values are drawn when they start)
+        return {str(i): [] for i in range(plan)}
+    return {str(i): job for i, job in enumerate(plan)}
 
 
 def collect(sweep_dir: Path) -> list[dict[str, object]]:
@@ -57,17 +118,24 @@ def collect(sweep_dir: Path) -> list[dict[str, object]]:
     jobs = sorted(
         job_number, key=lambda p: (int(job_number[p]) if job_number[p].isdigit() else math.inf, str(p))
     )
-    if not jobs:
+    plan = planned(sweep_dir)
+    if not jobs and not plan:
         raise GanlabError(
             f"{str(sweep_dir)!r} holds no job folders: give a sweep folder, outputs/multirun/<sweep>"
         )
     failures = failed_jobs(sweep_dir)
     rows = []
     for job in jobs:
-        scalars = final_scalars(job)
-        status = f"failed: {failures[job]}" if job in failures else "ok" if scalars else "no results"
+        events = final_events(job)
+        scalars = {tag: event.value for tag, event in events.items()}
+        last_step = max((event.step for event in events.values()), default=None)
+        status = job_status(job, failures.get(job), bool(scalars), last_step)
         rows.append({JOB_COLUMN: job_number[job], STATUS_COLUMN: status, **read_overrides(job), **scalars})
-    return rows
+    started = set(job_number.values())
+    for number, overrides in plan.items():
+        if number not in started:
+            rows.append({JOB_COLUMN: number, STATUS_COLUMN: "not started", **as_overrides(overrides)})
+    return sorted(rows, key=lambda r: int(r[JOB_COLUMN]) if str(r[JOB_COLUMN]).isdigit() else math.inf)
 
 
 def swept_keys(rows: list[dict[str, object]], metrics: set[str]) -> list[str]:
@@ -139,18 +207,19 @@ def report(sweep_dir: Path, metric: str | None = None) -> tuple[list[dict[str, o
     """Write report.csv, report.md and report_<metric>.png into sweep_dir; return the rows and the table."""
     rows = collect(sweep_dir)
     metrics = {tag for row in rows for tag, v in row.items() if isinstance(v, float)}
-    metric = metric or default_metric(rows)
-    if metric not in metrics:
+    if metric is not None and metric not in metrics and metrics:
         raise GanlabError(
             f"--metric {metric!r} was not logged by these jobs: use one of {', '.join(sorted(metrics))}"
         )
+    metric = metric or default_metric(rows)
     params = swept_keys(rows, metrics)
     fixed = [k for k in columns(rows) if k not in (JOB_COLUMN, STATUS_COLUMN, *metrics, *params)]
     keys = [JOB_COLUMN, STATUS_COLUMN, *params, *fixed, *sorted(metrics)]
     table = to_markdown(rows, keys)
     write_csv(rows, keys, sweep_dir / "report.csv")
     (sweep_dir / "report.md").write_text(table)
-    plot(rows, metric, params, sweep_dir / f"report_{metric.replace('/', '_')}.png")
+    if metric in metrics:  # a sweep whose jobs all failed has a table of them and no plot
+        plot(rows, metric, params, sweep_dir / f"report_{metric.replace('/', '_')}.png")
     return rows, table
 
 

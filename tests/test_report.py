@@ -112,3 +112,94 @@ def test_job_folders_nested_by_a_path_override_are_found(tmp_path):
     fake_job(sweep, "1_x=a/b", ["model=dcgan", "x=a/b"], {"loss/g": [2.0]})
     rows, _ = report(sweep)
     assert [(r["job"], r["model"], r["loss/g"]) for r in rows] == [("0", "mlp_gan", 1.0), ("1", "dcgan", 2.0)]
+
+
+def test_status_says_what_became_of_each_job(sweep):
+    """From each job's status.json and lock: finished, stopped (at which step of how many), killed,
+    running (the live holder named), failed; a job of the plan with no folder is listed as not started."""
+    from src.run.attempt import RunLock, write_status
+
+    write_status(sweep / "0_model=mlp_gan", state="stopped", step=50, steps=240, reason="stopped by SIGTERM")
+    write_status(sweep / "1_model=dcgan", state="running", step=0, steps=240)  # its process was killed
+    fake_job(sweep, "2_model=cdcgan", ["model=cdcgan"], {"loss/g": [1.0, 2.0]})
+    write_status(sweep / "2_model=cdcgan", state="running", step=0, steps=240)
+    lock = RunLock(sweep / "2_model=cdcgan").acquire()  # this process trains it
+    try:
+        rows, _ = report(sweep, metric="loss/g")
+    finally:
+        lock.release(keep_file=True)
+    status = {r["job"]: r["status"] for r in rows}
+    assert status["0"] == "stopped at step 50 of 240"
+    assert status["1"] == "killed after step 1 of 240"  # the last step its event files hold
+    assert status["2"].startswith("running (step 1 of 240; process ") and "pytest" in status["2"]
+    write_status(sweep / "2_model=cdcgan", state="finished", step=240, steps=240)
+    assert {r["job"]: r["status"] for r in report(sweep)[0]}["2"] == "ok"
+
+
+def test_jobs_of_the_plan_that_never_started_are_listed(sweep):
+    (sweep / "multirun.yaml").write_text(
+        "hydra:\n  sweeper:\n    _target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
+        "    params: null\n  overrides:\n"
+        "    task: ['+experiment=mlp_vs_dcgan', 'model=mlp_gan,dcgan,cdcgan']\n"
+    )
+    rows, table = report(sweep)
+    assert [(r["job"], r["status"], r["model"]) for r in rows] == [
+        ("0", "ok", "mlp_gan"),
+        ("1", "ok", "dcgan"),
+        ("2", "not started", "cdcgan"),
+    ]
+    assert "| 2 | not started |" in table
+
+
+def test_a_sweep_whose_jobs_all_failed_is_a_table_of_failures(tmp_path):
+    sweep = tmp_path / "sweep"
+    for n in (0, 1):
+        fake_job(sweep, f"{n}_latent_dim={n - 1}", [f"model.latent_dim={n - 1}"], {})
+        (sweep / f"{n}_latent_dim={n - 1}" / FAILURE_FILE).write_text(
+            f"error: model.latent_dim={n - 1} bad\n"
+        )
+    rows, table = report(sweep)  # no metric was logged: a table, no plot, no error
+    assert [r["status"] for r in rows] == [
+        "failed: model.latent_dim=-1 bad",
+        "failed: model.latent_dim=0 bad",
+    ]
+    assert not list(sweep.glob("report_*.png"))
+
+
+@pytest.mark.slow
+def test_a_sweep_stopped_by_a_signal_reports_the_stopped_job_and_the_ones_not_started(tmp_path):
+    import signal
+    import time
+
+    args = [
+        "-m",
+        "+experiment=smoke",
+        "model.latent_dim=8,16,32",
+        "data.num_images=2048",
+        "trainer.max_epochs=3",
+    ]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "src.train",
+            *args,
+            f"paths.log_dir={tmp_path}",
+            "trainer.enable_progress_bar=false",
+        ],
+        cwd=PROJECT_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("multirun/*/0_*/status.json")) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    (sweep,) = (tmp_path / "multirun").iterdir()
+    rows, _ = report(sweep, metric="loss/g")
+    assert [r["status"].split(" at step")[0] for r in rows] == ["stopped", "not started", "not started"]
+    assert rows[0]["status"].endswith(" of 384")  # 2048 images / batch 16 = 128 steps, 3 epochs
+    assert [r["model.latent_dim"] for r in rows] == ["8", "16", "32"]

@@ -1,9 +1,12 @@
 """Sweeps that survive their jobs: a failing job is recorded in its folder and the others go on.
 
-A job of a sweep (`-m`, any launcher) that fails writes `failure.txt` in its folder (the one-line
-reason first, then the traceback of an unexpected error) and returns NaN, which Optuna counts as a
-failed trial (src/run/entry.py: run_task). When the sweep ends, `SweepSummary` (a Hydra callback,
-conf/hydra/default.yaml) names the failed jobs and exits non-zero; `python -m src.report` lists them.
+Before any job, `SweepSummary` (a Hydra callback, conf/hydra/default.yaml) refuses a sweep that would
+run nothing or that Optuna would reject halfway (an empty search space, a reversed interval), and
+keeps the sweep's plan (`multirun.yaml`, as Hydra's basic sweeper writes it) for `src.report`, which
+then lists the jobs that never started. A job of a sweep (`-m`, any launcher) that fails writes
+`failure.txt` in its folder (the one-line reason first, then the traceback of an unexpected error) and
+returns a FailedJob, which Optuna counts as a failed trial (src/run/entry.py: run_task). When the sweep ends,
+`SweepSummary` names the failed jobs and exits non-zero; `python -m src.report` lists them.
 """
 
 from __future__ import annotations
@@ -14,16 +17,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import IntervalSweep
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from src.core.errors import ConfigError, exit_with_error, user_error
+from src.run.config_checks import validate_objective
 
 log = logging.getLogger(__name__)
 
 FAILURE_FILE = "failure.txt"
+PLAN_FILE = "multirun.yaml"  # the sweep's config, as Hydra's basic sweeper saves it
 SWEEP_FAILED_EXIT = 1
 
 
@@ -63,8 +71,62 @@ def failed_jobs(sweep_dir: Path) -> dict[Path, str]:
     return failures
 
 
+def sweep_arguments(config: DictConfig) -> list[str]:
+    """The sweep's `key=value` arguments: the sweeper's params, then the command line's overrides."""
+    params = config.hydra.sweeper.get("params") or {}
+    return [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+
+
+def is_basic_sweeper(config: DictConfig) -> bool:
+    return "BasicSweeper" in str(config.hydra.sweeper.get("_target_", "BasicSweeper"))
+
+
+def planned_jobs(config: DictConfig) -> list[list[str]] | int:
+    """The overrides of every job the sweep will launch (basic sweeper), or Optuna's number of trials."""
+    if not is_basic_sweeper(config):
+        return int(config.hydra.sweeper.get("n_trials") or 0)
+    parsed = OverridesParser.create().parse_overrides(sweep_arguments(config))
+    return BasicSweeper.split_arguments(parsed, None)[0]
+
+
+def check_search_space(config: DictConfig) -> None:
+    """An Optuna search over at least one parameter, each interval low <= high (and > 0 on a log scale)."""
+    parsed = OverridesParser.create().parse_overrides(sweep_arguments(config))
+    searched = [o for o in parsed if o.is_sweep_override()]
+    if not searched:
+        raise ConfigError(
+            "the Optuna search space is empty: give hydra.sweeper.params (conf/hparams_search/optuna.yaml) "
+            "or a swept override, e.g. model.lr_g='tag(log, interval(1e-5, 1e-3))'"
+        )
+    for override in searched:
+        value, key = override.value(), override.get_key_element()
+        if isinstance(value, IntervalSweep):
+            if value.start > value.end:
+                raise ConfigError(
+                    f"{key}=interval({value.start}, {value.end}) is reversed: use "
+                    f"interval({value.end}, {value.start}) (low, high)"
+                )
+            if "log" in value.tags and value.start <= 0:
+                raise ConfigError(f"{key}=tag(log, interval({value.start}, ...)) needs a low end > 0")
+
+
 class SweepSummary(Callback):
-    """At the end of a sweep: one line per failed job, then a non-zero exit if any failed."""
+    """Before a sweep: refuse one that would run no job or an invalid search space, and keep its plan.
+    At its end: one line per failed job, then a non-zero exit if any failed."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        try:  # Hydra turns a callback's exception into a warning: a refusal exits here
+            validate_objective(config)  # the same for every job: checked once
+            if not is_basic_sweeper(config):
+                check_search_space(config)
+            elif not planned_jobs(config):
+                raise ConfigError("this sweep has no jobs: a swept value list is empty (e.g. range(5, 1))")
+        except ConfigError as err:
+            exit_with_error(err)
+        if not is_basic_sweeper(config):  # the basic sweeper saves it itself, Optuna's does not
+            sweep_dir = Path(config.hydra.sweep.dir)
+            sweep_dir.mkdir(parents=True, exist_ok=True)
+            OmegaConf.save(config, sweep_dir / PLAN_FILE)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
