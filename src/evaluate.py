@@ -1,15 +1,22 @@
 """Evaluate sample quality: `python -m src.evaluate ckpt_path=PATH [n_samples=50000]`.
 
-Prints one JSON line (FID, KID, IS or null, precision, recall, density, coverage, and the protocol of
-the numbers) and stores it in
-metrics.json beside the checkpoint. `data_only=true` scores the real test split against the training
-statistics instead: the floor that no model can beat on this data. A GAN and a diffusion checkpoint
-go through the same command; `sampler=ddim|ddpm steps=N eta=E` choose a diffusion model's sampler.
+Prints one JSON line (FID, KID, IS or null, precision, recall, density, coverage, and the protocol
+of the numbers), stores it in scores.json of its own folder (<run>/evaluate/<time>/) and then in
+metrics.json beside the checkpoint (a metrics.json that is not valid JSON is left as it was).
+`data_only=true` scores the real test split against the training statistics instead: the floor that
+no model can beat on this data. A GAN and a diffusion checkpoint go through the same command;
+`sampler=ddim|ddpm steps=N eta=E` choose a diffusion model's sampler.
 """
 
 from __future__ import annotations
 
+from src.core.signals import stop_at_once
+
+if __name__ == "__main__":
+    stop_at_once()  # from here a Ctrl-C or SIGTERM is one line (src/core/signals.py)
+
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -23,24 +30,26 @@ from src.core.errors import ConfigError
 from src.core.files import write_atomically
 from src.data.base import TensorImageDataModule
 from src.generative.checkpoint import load_module
-from src.generative.module import SAMPLER_KEYS
+from src.generative.module import SAMPLER_KEYS, GenerativeModule
 from src.metrics.features import generator_features, image_features
 from src.metrics.network import default_cache_dir, load_feature_network
 from src.metrics.reference import REAL_FEATURES, reference_stats
-from src.metrics.scores import check_prdc_k, check_sample_counts, scores
+from src.metrics.scores import check_prdc_k, check_sample_counts, real_images, scores
+from src.run.attempt import claim
 from src.run.config_checks import validate_run
-from src.run.entry import run_task, setup
+from src.run.entry import main as run_main
+from src.run.entry import run_task
 
 
-def load_split(cfg: DictConfig, split: str, limit: int | None) -> tuple[TensorImageDataModule, str]:
+def load_split(cfg: DictConfig, split: str, limit: int | None, key: str) -> tuple[TensorImageDataModule, str]:
     datamodule = instantiate(cfg.data, split=split, on_device=False)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    if limit is not None:
-        datamodule.images = datamodule.images[:limit]
+    datamodule.images = real_images(datamodule.images, limit, key, f"the {split} split")
     return datamodule, datamodule.describe()
 
 
+log = logging.getLogger(__name__)
 DEFAULT_KID_SUBSET_SIZE = 1000
 
 
@@ -71,24 +80,29 @@ def evaluate(cfg: DictConfig) -> dict:
     check_prdc_k(cfg.prdc_k, cfg.n_real, n_fake, "prdc_k")
     positive_int(cfg.batch_size, "batch_size")
     device = pick_device(cfg.device)
-    # the checkpoint is read (one line if it is missing or truncated) before any feature pass
-    model = None if cfg.data_only else load_module(cfg.ckpt_path, device)
+    # the checkpoint is read (one line if it is missing, truncated or of another kind) before any pass
+    model = None if cfg.data_only else load_module(cfg.ckpt_path, device, wanted=GenerativeModule)
+    out_path = (Path(cfg.paths.output_dir) if cfg.data_only else Path(cfg.ckpt_path).parent) / "metrics.json"
+    earlier = read_metrics(out_path)  # a broken metrics.json is found now, not after the pass
+    if isinstance(earlier, str):
+        log.warning(
+            "%s is not valid JSON (%s): it is left as it was; the scores go to scores.json", out_path, earlier
+        )
     network = load_feature_network(
         cfg.metrics.weights_path, cfg.metrics.cache_dir, cfg.metrics.allow_download
     )
     network = network.to(device).eval()
     cache_dir = cfg.metrics.cache_dir or default_cache_dir()
-    train, train_name = load_split(cfg, "train", cfg.n_real)
+    train, train_name = load_split(cfg, "train", cfg.n_real, "n_real")
     check_prdc_k(cfg.prdc_k, len(train.images), n_fake, "prdc_k")  # the data's own size, before any pass
     reference = reference_stats(
         network, train.images, train_name, cache_dir, cfg.batch_size, device, progress=cfg.progress
     )
     started = time.perf_counter()
     if cfg.data_only:
-        real, real_name = load_split(cfg, cfg.eval_split, cfg.n_eval)
+        real, real_name = load_split(cfg, cfg.eval_split, cfg.n_eval, "n_eval")
         features, logits = image_features(network, real.images, cfg.batch_size, device, progress=cfg.progress)
         evaluated = {"evaluated": real_name}
-        out_path = Path(cfg.paths.output_dir) / "metrics.json"
     else:
         options = model.sampler_options(**{k: cfg[k] for k in SAMPLER_KEYS if cfg.get(k) is not None})
         use_ema = cfg.ema and model.has_ema
@@ -105,7 +119,6 @@ def evaluate(cfg: DictConfig) -> dict:
             "latent_seed": cfg.seed,
             **({"sampler": options} if options else {}),
         }
-        out_path = Path(cfg.ckpt_path).parent / "metrics.json"
     seconds = time.perf_counter() - started
     result = scores(
         features, logits, reference, cfg.kid.subsets, kid_subset_size, cfg.is_splits, prdc_k=cfg.prdc_k
@@ -115,27 +128,38 @@ def evaluate(cfg: DictConfig) -> dict:
         "feature_pass_s": round(seconds, 2),
         "images_per_s": round(len(features) / seconds, 2),
     }
-    write_metrics(
-        out_path, Path(cfg.ckpt_path).name if cfg.ckpt_path and not cfg.data_only else "data_only", result
-    )
+    # the scores reach the console and this evaluation's own folder before metrics.json is touched
+    print(json.dumps(result), flush=True)
+    write_atomically(json.dumps(result, indent=1), Path(cfg.paths.output_dir) / "scores.json")
+    claim(Path(cfg.paths.output_dir))  # kept whatever happens next
+    key = Path(cfg.ckpt_path).name if cfg.ckpt_path and not cfg.data_only else "data_only"
+    if isinstance(earlier, str):
+        raise ConfigError(
+            f"{out_path} is not valid JSON ({earlier}) and was left as it was: the scores are printed "
+            f"above and in {Path(cfg.paths.output_dir) / 'scores.json'}"
+        )
+    write_atomically(json.dumps({**earlier, key: result}, indent=1), out_path)
     return result
 
 
-def write_metrics(path: Path, key: str, result: dict) -> None:
-    """metrics.json maps checkpoint names to their latest scores; other entries are kept."""
-    existing = json.loads(path.read_text()) if path.is_file() else {}
-    existing[key] = result
-    write_atomically(json.dumps(existing, indent=1), path)
+def read_metrics(path: Path) -> dict | str:
+    """metrics.json (checkpoint name -> its latest scores; {} when absent), or why it cannot be read."""
+    if not path.is_file():
+        return {}
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return str(exc).splitlines()[0]
+    return found if isinstance(found, dict) else "not a JSON object"
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def hydra_main(cfg: DictConfig) -> None:
-    print(json.dumps(run_task(evaluate, cfg)), flush=True)
+    run_task(evaluate, cfg)
 
 
 def main() -> None:
-    setup()
-    hydra_main()
+    run_main(hydra_main, "evaluate")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,14 @@ between two x_T (deterministic with DDIM eta=0). A GAN checkpoint refuses them i
 
 from __future__ import annotations
 
+from src.core.signals import stop_at_once
+
+if __name__ == "__main__":
+    stop_at_once()  # from here a Ctrl-C or SIGTERM is one line (src/core/signals.py)
+
+import io
+import logging
+import time
 from pathlib import Path
 
 import hydra
@@ -22,11 +30,14 @@ from src.core.device import pick_device
 from src.core.errors import ConfigError
 from src.core.pixels import to_unit_range
 from src.generative.checkpoint import load_module
-from src.generative.module import SAMPLER_KEYS
+from src.generative.module import SAMPLER_KEYS, GenerativeModule
 from src.metrics.features import batch_ranges
+from src.metrics.progress import ImageProgress, format_duration
 from src.run.config_checks import validate_run
-from src.run.entry import run_task, setup
+from src.run.entry import main as run_main
+from src.run.entry import run_task
 
+log = logging.getLogger(__name__)
 INTERPOLATION_SEED_OFFSET = 1  # the strip's codes: seed + 1, so they are not the grid's first images
 PARALLEL_EPS = 1e-6  # below this sin(angle), the two codes are parallel and slerp is a lerp
 
@@ -45,11 +56,59 @@ def slerp(a: Tensor, b: Tensor, t: Tensor) -> Tensor:
     return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
 
 
+OUTPUTS = ("grid.png", "images", "interpolation.png")
+
+
 def output_dir(cfg: DictConfig) -> Path:
+    """`out_dir`, which must not hold a previous grid or images; by default <run>/generated/<checkpoint
+    name>, or `..._2`, `..._3` when an earlier generate filled it: earlier images are never replaced."""
     if cfg.out_dir:
-        return Path(cfg.out_dir)
+        out = Path(cfg.out_dir)
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"out_dir={str(out)!r} is a file: give a folder (it is made if missing)")
+        there = [name for name in OUTPUTS if (out / name).exists()]
+        if there:
+            raise ConfigError(
+                f"out_dir={str(out)!r} already holds {', '.join(there)}: give another folder (nothing is "
+                "replaced)"
+            )
+        return out
     ckpt = Path(cfg.ckpt_path)
-    return ckpt.parent.parent / "generated" / ckpt.stem  # <run>/checkpoints/x.ckpt -> <run>/generated/x
+    base = ckpt.parent.parent / "generated" / ckpt.stem  # <run>/checkpoints/x.ckpt -> <run>/generated/x
+    out, n = base, 1
+    while out.exists() and any(out.iterdir()):
+        n += 1
+        out = base.with_name(f"{base.name}_{n}")
+    return out
+
+
+def png_cost(images: torch.Tensor) -> tuple[float, int]:
+    """Seconds and bytes per image of writing `images` ([0, 1]) as PNG files, measured on them."""
+    started, size = time.perf_counter(), 0
+    for image in images:
+        buffer = io.BytesIO()
+        save_image(image, buffer, format="png")
+        size += buffer.getbuffer().nbytes
+    return (time.perf_counter() - started) / len(images), size // len(images)
+
+
+def check_size(cfg: DictConfig, seconds_per_image: float, bytes_per_image: int, out: Path) -> None:
+    """Say what `n_images` costs before writing any; refuse more than `max_images`."""
+    n = cfg.n_images
+    cost = f"about {format_bytes(n * bytes_per_image)} and {format_duration(n * seconds_per_image)} here"
+    if n > cfg.max_images:
+        raise ConfigError(
+            f"n_images={n} is more than max_images={cfg.max_images} ({cost}): raise max_images to allow it"
+        )
+    log.info("writing %d images to %s: %s", n, out / "images", cost)
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
 
 
 def generate(cfg: DictConfig) -> Path:
@@ -59,7 +118,9 @@ def generate(cfg: DictConfig) -> Path:
         whole(cfg[key], key)
     whole(cfg.interpolation_steps, "interpolation_steps", low=2)
     device = pick_device(cfg.device)
-    model = load_module(cfg.ckpt_path, device)  # a GAN or a diffusion model, as the checkpoint says
+    model = load_module(
+        cfg.ckpt_path, device, wanted=GenerativeModule
+    )  # a GAN or a diffusion model, as the checkpoint says
     options = model.sampler_options(**{k: cfg[k] for k in SAMPLER_KEYS if cfg.get(k) is not None})
     label = cfg.get("class_label")
     if label is not None:
@@ -69,17 +130,23 @@ def generate(cfg: DictConfig) -> Path:
             )
         whole(label, "class_label", 0, model.num_classes - 1)
     ema = cfg.ema and model.has_ema
+    whole(cfg.max_images, "max_images")
     out = output_dir(cfg)
-    (out / "images").mkdir(parents=True, exist_ok=True)
 
     # image i is sample i of the seed: the same image that `src.evaluate` scores with that seed
+    started = time.perf_counter()
     grid = model.sample(cfg.grid_size**2, cfg.seed, labels=label, ema=ema, **options)
+    seconds, size = png_cost(to_unit_range(grid).cpu())
+    check_size(cfg, seconds + (time.perf_counter() - started) / len(grid), size, out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
     save_image(make_grid(to_unit_range(grid).cpu(), nrow=cfg.grid_size), out / "grid.png")
 
-    for start, count in batch_ranges(cfg.n_images, cfg.grid_size**2):
-        batch = model.sample(count, cfg.seed, labels=label, ema=ema, start=start, **options)
-        for i, image in enumerate(to_unit_range(batch).cpu()):
-            save_image(image, out / "images" / f"{start + i:05d}.png")
+    with ImageProgress(cfg.n_images, "generated images") as bar:
+        for start, count in batch_ranges(cfg.n_images, cfg.grid_size**2):
+            batch = model.sample(count, cfg.seed, labels=label, ema=ema, start=start, **options)
+            for i, image in enumerate(to_unit_range(batch).cpu()):
+                save_image(image, out / "images" / f"{start + i:05d}.png")
+            bar.update(count)
 
     # the interpolation's end points come from a seed of their own, apart from the samples'
     t = torch.linspace(0, 1, cfg.interpolation_steps, device=device)
@@ -99,8 +166,7 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    setup()
-    hydra_main()
+    run_main(hydra_main, "generate")
 
 
 if __name__ == "__main__":

@@ -86,3 +86,31 @@ def test_a_truncated_checkpoint_is_one_line_before_any_feature_pass(fid_run, tmp
     assert "Traceback" not in result.stderr and lines[-1].startswith(f"error: ckpt_path={str(truncated)!r}")
     assert "is not a readable checkpoint" in lines[-1] and "truncated" in lines[-1]
     assert not (tmp_path / "cache" / "fid_stats").exists()  # it stopped before the reference statistics
+
+
+@pytest.mark.slow
+def test_a_broken_metrics_json_loses_no_score_and_is_left_as_it_was(fid_run, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    ckpt = run / "checkpoints" / "last.ckpt"
+    ckpt.write_bytes(fid_run.last_ckpt.read_bytes())
+    (run / "checkpoints" / "metrics.json").write_text('{"last.ckpt": {"fid": 1')  # cut short
+    result = evaluate_cli(f"ckpt_path={ckpt}", "n_samples=40", *small_protocol(fid_run, tmp_path / "cache"))
+    assert result.returncode == USER_ERROR_EXIT, result.stderr[-2000:]
+    scores = json.loads(result.stdout.strip().splitlines()[-1])  # the scores reached the console ...
+    (own,) = (run / "evaluate").glob("*/scores.json")
+    assert json.loads(own.read_text())["fid"] == scores["fid"]  # ... and the disk
+    assert (run / "checkpoints" / "metrics.json").read_text() == '{"last.ckpt": {"fid": 1'
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ") and "is not valid JSON" in line and str(own) in line
+
+
+def test_more_real_images_than_the_data_set_holds_is_one_line(fid_run, tmp_path, capsys):
+    common = small_protocol(fid_run, tmp_path / "cache")
+    with pytest.raises(SystemExit):
+        run_task(evaluate, evaluate_cfg(tmp_path, f"ckpt_path={fid_run.last_ckpt}", "n_real=5000", *common))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    expected = (
+        "n_real=5000 is more than the 40 images of the train split: use n_real <= 40 (null: all of them)"
+    )
+    assert line == f"error: {expected}"

@@ -90,3 +90,32 @@ def test_a_failed_generate_leaves_nothing_in_the_checkpoints_run(fid_run, tmp_pa
     result = run_module("src.generate", f"ckpt_path={fid_run.last_ckpt}", "n_images=0")
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1].startswith("error: n_images=0")
     assert sorted(p.name for p in fid_run.run_dir.iterdir()) == before
+
+
+def test_a_huge_n_images_is_refused_with_its_size_and_time_before_anything_is_written(fid_run, tmp_path):
+    cfg = generate_cfg(
+        tmp_path, f"ckpt_path={fid_run.last_ckpt}", "n_images=1000000000", f"out_dir={tmp_path / 'g'}"
+    )
+    with pytest.raises(ConfigError) as err:
+        generate(cfg)
+    message = str(err.value)
+    assert message.startswith("n_images=1000000000 is more than max_images=10000 (about ")
+    assert " GB and " in message and message.endswith("here): raise max_images to allow it")
+    assert not (tmp_path / "g").exists()
+
+
+def test_generate_never_replaces_earlier_images(fid_run, tmp_path, caplog):
+    caplog.set_level("INFO")
+    first = generate(generate_cfg(tmp_path, f"ckpt_path={fid_run.last_ckpt}", "n_images=2", "grid_size=2"))
+    grid = (first / "grid.png").read_bytes()
+    second = generate(generate_cfg(tmp_path, f"ckpt_path={fid_run.last_ckpt}", "n_images=2", "seed=1"))
+    assert second.parent == first.parent and second.name.startswith(f"{first.name.split('_')[0]}_")
+    assert second != first and (first / "grid.png").read_bytes() == grid
+    assert any(r.getMessage().startswith("writing 2 images to") for r in caplog.records)  # said up front
+    with pytest.raises(ConfigError, match=r"already holds grid.png, images, interpolation.png: give another"):
+        generate(generate_cfg(tmp_path, f"ckpt_path={fid_run.last_ckpt}", f"out_dir={first}"))
+    a_file = tmp_path / "a_file"
+    a_file.write_text("mine")
+    with pytest.raises(ConfigError, match=r"is a file: give a folder"):
+        generate(generate_cfg(tmp_path, f"ckpt_path={fid_run.last_ckpt}", f"out_dir={a_file}"))
+    assert a_file.read_text() == "mine"

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 from torchvision.io import ImageReadMode, decode_image
-from torchvision.transforms.v2.functional import resize
+from torchvision.transforms.v2.functional import resize, to_dtype
 
-from src.core.errors import DataError
+from src.core.errors import DataError, first_line
 from src.core.files import DiskFullError, save_atomically
 from src.data.base import TensorImageDataModule
 
@@ -45,19 +45,26 @@ def list_images(root: Path) -> tuple[list[Path], list[int], list[str]]:
     return files, labels, classes
 
 
-def cache_key(files: list[Path], resolution: int) -> str:
-    digest = hashlib.sha256(str(resolution).encode())
+def cache_key(files: list[Path], resolution: int, channels: int = 3) -> str:
+    digest = hashlib.sha256(f"{resolution}|{channels}".encode())
     for f in files:
         stat = f.stat()
         digest.update(f"{f}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def decode_resized(path: Path, resolution: int) -> Tensor:
+READ_MODES = {3: ImageReadMode.RGB, 1: ImageReadMode.GRAY}  # any file's channels become these
+
+
+def decode_resized(path: Path, resolution: int, channels: int = 3) -> Tensor:
+    """One image as uint8 [channels, resolution, resolution]: grey, palette, RGBA, CMYK or 16-bit
+    files are converted (16-bit scaled to 8)."""
     try:
-        image = decode_image(str(path), mode=ImageReadMode.RGB)
+        image = decode_image(str(path), mode=READ_MODES[channels])
     except Exception as exc:
         raise DataError(f"cannot decode image {path}: {exc}") from None
+    if image.dtype != torch.uint8:
+        image = to_dtype(image, torch.uint8, scale=True)
     if image.shape[1:] != (resolution, resolution):
         image = resize(image, [resolution, resolution], antialias=True)
     return image
@@ -68,6 +75,11 @@ class ImageFolderDataModule(TensorImageDataModule):
 
     def __init__(self, path: str, cache: bool = True, split: str = "train", **kwargs):
         super().__init__(**kwargs)
+        if self.channels not in READ_MODES:
+            raise DataError(
+                f"data.channels={self.channels} is not allowed for an image folder: use 3 (RGB) or 1 "
+                "(grey); files of any other kind are converted to it"
+            )
         if split != "train":
             raise DataError(f"data.split={split!r} is not available for an image folder: it has only train")
         self.path, self.cache, self.split = Path(path), cache, split
@@ -80,11 +92,16 @@ class ImageFolderDataModule(TensorImageDataModule):
 
     def load(self) -> tuple[Tensor, Tensor]:
         files, labels, _ = list_images(self.path)
-        cache_file = self.cache_file(cache_key(files, self.resolution))
+        cache_file = self.cache_file(cache_key(files, self.resolution, self.channels))
         if self.cache and cache_file.is_file():
-            cached = torch.load(cache_file, weights_only=True)
-            return cached["images"], cached["labels"]
-        images = torch.stack([decode_resized(f, self.resolution) for f in files])
+            try:
+                cached = torch.load(cache_file, weights_only=True)
+                return cached["images"], cached["labels"]
+            except Exception as exc:  # truncated or damaged: decode the images again
+                log.warning(
+                    "the image cache %s cannot be read (%s): rebuilding it", cache_file, first_line(exc)
+                )
+        images = torch.stack([decode_resized(f, self.resolution, self.channels) for f in files])
         label_tensor = torch.tensor(labels, dtype=torch.long)
         if self.cache:
             self._write_cache(cache_file, images, label_tensor)
