@@ -29,10 +29,10 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from src.core.errors import GanlabError, exit_with_error
+from src.metrics.registry import REPORT_DEFAULTS
 from src.run.attempt import STATUS_FILE, holder_if_locked, read_status
 from src.run.sweep import FAILURE_FILE, PLAN_FILE, failed_jobs, planned_jobs
 
-DEFAULT_METRICS = ("metrics/fid", "metrics/fid_cnn", "loss/g")
 JOB_COLUMN = "job"
 STATUS_COLUMN = "status"
 
@@ -173,7 +173,7 @@ def write_csv(rows: list[dict[str, object]], keys: list[str], path: Path) -> Non
 
 def default_metric(rows: list[dict[str, object]]) -> str:
     present = set(columns(rows))
-    return next((m for m in DEFAULT_METRICS if m in present), DEFAULT_METRICS[-1])
+    return next((m for m in REPORT_DEFAULTS if m in present), REPORT_DEFAULTS[-1])
 
 
 def plot(rows: list[dict[str, object]], metric: str, params: list[str], path: Path) -> None:

@@ -34,11 +34,14 @@ def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.nd
     return splits["train"]
 
 
-def fit_tiny(model: L.LightningModule, max_steps: int, num_classes: int = 10) -> L.Trainer:
+def fit_tiny(
+    model: L.LightningModule, max_steps: int, num_classes: int = 10, callbacks: list | None = None
+) -> L.Trainer:
     """Train `model` for max_steps on 32 generated images, CPU, nothing written to disk."""
     from src.data import SyntheticDataModule
 
     trainer = L.Trainer(
+        callbacks=callbacks,
         accelerator="cpu",
         max_steps=max_steps,
         logger=False,
@@ -119,7 +122,7 @@ def run_module(module: str, *args: str, env: dict | None = None, timeout: float 
 def hinge_steps(g: torch.nn.Module, d: torch.nn.Module, labels: torch.Tensor | None = None, steps: int = 4):
     """`steps` D-then-G hinge steps of a plain G/D pair on random 32x32 data (Adam 2e-4, betas (0, 0.9),
     batch 8; conditional nets get `labels`): the (D, G) losses of each step."""
-    from src.gan.losses import hinge_d, hinge_g
+    from src.gan.losses import Hinge
 
     cond = () if labels is None else (labels,)
     opt_g = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.0, 0.9))
@@ -127,11 +130,11 @@ def hinge_steps(g: torch.nn.Module, d: torch.nn.Module, labels: torch.Tensor | N
     real, z = torch.rand(8, 3, 32, 32) * 2 - 1, torch.randn(8, g.latent_dim)
     losses = []
     for _ in range(steps):
-        loss_d = hinge_d(d(real, *cond), d(g(z, *cond).detach(), *cond))
+        loss_d = Hinge.d(d(real, *cond), d(g(z, *cond).detach(), *cond))
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        loss_g = hinge_g(d(g(z, *cond), *cond))
+        loss_g = Hinge.g(d(g(z, *cond), *cond))
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()

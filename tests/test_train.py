@@ -13,24 +13,20 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from src.core.errors import USER_ERROR_EXIT
 from src.gan import GAN
-from src.gan.losses import ALL_LOSSES, hinge_d, hinge_g
+from src.gan.losses import LOSSES, Hinge
 from src.report import report
 from src.run.entry import run_task
 from src.train import build, fit
 from tests.conftest import compose_into
 from tests.helpers import RecordStartStep, write_tiny_feature_network
 
-SCALARS = {
-    "loss/d",
-    "loss/g",
-    "loss/g_over_d",
-    "D(x)",
-    "D(G(z))",
-    "grad_norm/g",
-    "grad_norm/d",
-    "lr/g",
-    "lr/d",
-}
+SCALARS = {"loss/d", "loss/g", "loss/g_over_d", "grad_norm/g", "grad_norm/d", "lr/g", "lr/d"}
+PROBABILITIES = {"D(x)", "D(G(z))"}  # BCE's D is a classifier
+CRITIC = {
+    "critic/real",
+    "critic/fake",
+    "critic/gap",
+}  # hinge and Wasserstein critics score, they do not classify
 QUIET = ["trainer.enable_progress_bar=false"]
 TINY = [
     "+experiment=smoke",
@@ -59,13 +55,14 @@ def test_smoke_run_writes_scalars_images_samples_and_checkpoints_and_trains_the_
     assert "warn" not in console.lower() and "Tip:" not in console, console[-3000:]
     acc = events(run_dir)
     tags = acc.Tags()
-    assert set(tags["scalars"]) >= SCALARS
+    assert set(tags["scalars"]) >= SCALARS | CRITIC and not set(tags["scalars"]) & PROBABILITIES
     assert {"samples", "real"} <= set(tags["images"])
     losses = acc.Scalars("loss/d")
     # every 2nd of 16 batches (2 epochs x 8), plus the first step
     assert [e.step for e in losses] == [0, *range(1, 16, 2)]
     assert all(torch.isfinite(torch.tensor(e.value)) for e in losses)
-    assert 0 < acc.Scalars("D(x)")[-1].value < 1
+    real, fake, gap = (acc.Scalars(f"critic/{k}")[-1].value for k in ("real", "fake", "gap"))
+    assert gap == pytest.approx(real - fake, abs=1e-6)
     assert abs(acc.Scalars("lr/g")[-1].value - 2e-4) < 1e-9  # float32 in the event file
     assert "hparams" in str(acc.PluginTagToContent("hparams"))  # HPARAMS tab has the run's config
     samples = sorted(p.name for p in (run_dir / "samples").glob("*.png"))
@@ -79,7 +76,7 @@ def test_smoke_run_writes_scalars_images_samples_and_checkpoints_and_trains_the_
     # `loss=hinge` on the command line is the loss the module trained with, not only text in a file
     assert "loss: hinge" in (run_dir / ".hydra" / "config.yaml").read_text()
     trained = GAN.load_from_checkpoint(ckpt_path)
-    assert trained.hparams.loss == "hinge" and (trained.d_loss, trained.g_loss) == (hinge_d, hinge_g)
+    assert trained.hparams.loss == "hinge" and trained.loss is Hinge
 
 
 @pytest.mark.slow
@@ -273,8 +270,12 @@ def test_trains_with_finite_losses(compose_cfg, case):
     trainer = fit(cfg)
     assert trainer.global_step == 4
     loss = cfg.model.loss
-    assert (trainer.lightning_module.d_loss, trainer.lightning_module.g_loss) == ALL_LOSSES[loss]
+    assert trainer.lightning_module.loss is LOSSES[loss]
     logged = trainer.logged_metrics
+    if loss == "bce":
+        assert set(logged) >= PROBABILITIES and all(0 < float(logged[k]) < 1 for k in PROBABILITIES)
+    elif loss in ("hinge", "wgan_gp"):
+        assert set(logged) >= CRITIC and not PROBABILITIES & set(logged)
     for name in ("loss/d", "loss/g"):
         assert math.isfinite(float(logged[name])), f"{name} = {logged[name]}"
     assert ("loss/gp" in logged) == ("loss=wgan_gp" in CASES[case])

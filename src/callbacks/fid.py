@@ -33,6 +33,7 @@ from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.prdc import DEFAULT_K, PRDC_NAMES
 from src.metrics.reference import ReferenceStats, reference_stats
+from src.metrics.registry import score
 from src.metrics.scores import check_prdc_k, check_sample_counts, real_images, scores
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class FIDCallback(L.Callback):
             kid = self.kid["subsets"], self.kid["subset_size"]
             out = scores(features, None, self.reference, *kid, prdc_k=self.prdc_k)
             for name in ("fid", "kid", *(PRDC_NAMES if self.prdc_k else ())):
-                results[f"metrics/{name}{suffix}"] = out[name]
+                results[score(name, raw=suffix == "_raw")] = out[name]
             protocol = {**out["protocol"], "latent_seed": self.seed}
         self.last_step = trainer.global_step
         self.history.append({"step": trainer.global_step, "epoch": trainer.current_epoch, **results})

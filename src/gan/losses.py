@@ -1,11 +1,10 @@
-"""GAN losses as pure functions of discriminator logits: (d_loss(real, fake), g_loss(fake)).
+"""GAN losses, one class each: `d(real, fake)` for D's step, `g(fake)` for G's, both on D's raw outputs
+(logits: no sigmoid, so mixed precision stays stable), and `readout(real, fake)`, what is worth watching
+of D's outputs in TensorBoard for that loss.
 
-Each D loss pushes real logits one way and fake logits the other; each G loss is the generator's
-side of the same game. All take raw logits (no sigmoid) so mixed precision stays stable.
-
-`LOSSES` holds the losses that are complete on their own. `PENALISED_LOSSES` holds those that are
-only sound together with a gradient penalty on D (`gradient_penalty`, weighted by model.gp_weight,
-which the GAN module adds to the D loss whenever the weight is > 0).
+`BCE` is the course's loss and the DCGANs' default. `Wasserstein` is sound only together with the
+gradient penalty on D (`gradient_penalty`, weighted by model.gp_weight, which the GAN adds to D's
+loss whenever the weight is > 0; conf/loss/wgan_gp.yaml sets it).
 """
 
 from __future__ import annotations
@@ -19,42 +18,86 @@ from torch import Tensor
 from src.core.checks import one_of
 
 
-def bce_d(real: Tensor, fake: Tensor) -> Tensor:
-    """Standard GAN discriminator: real labelled 1, fake labelled 0 (binary cross-entropy)."""
-    return F.binary_cross_entropy_with_logits(
-        real, torch.ones_like(real)
-    ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+def bce(logits: Tensor, target: float) -> Tensor:
+    """Binary cross-entropy of D's logits against one label (1 = real, 0 = fake) for every image."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-def bce_g(fake: Tensor) -> Tensor:
-    """Non-saturating generator loss: fakes labelled real, -log D(G(z))."""
-    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+class BCE:
+    """D labels real images 1 and fakes 0; G wants its fakes labelled 1 (the non-saturating -log D(G(z)))."""
+
+    @staticmethod
+    def d(real: Tensor, fake: Tensor) -> Tensor:
+        return bce(real, 1.0) + bce(fake, 0.0)
+
+    @staticmethod
+    def g(fake: Tensor) -> Tensor:
+        return bce(fake, 1.0)
+
+    @staticmethod
+    def readout(real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """D's mean probability that a real image, and that a fake one, is real."""
+        return {"D(x)": torch.sigmoid(real).mean(), "D(G(z))": torch.sigmoid(fake).mean()}
 
 
-def hinge_d(real: Tensor, fake: Tensor) -> Tensor:
-    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+def critic_readout(real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+    """A critic's scores are not probabilities: its mean score of real and of fake images, and the gap
+    between them (for WGAN, the estimate of the Wasserstein distance)."""
+    real, fake = real.mean(), fake.mean()
+    return {"critic/real": real, "critic/fake": fake, "critic/gap": real - fake}
 
 
-def hinge_g(fake: Tensor) -> Tensor:
-    return -fake.mean()
+class Hinge:
+    """D pushes real scores above +1 and fake ones below -1; G raises the score of its fakes."""
+
+    readout = staticmethod(critic_readout)
+
+    @staticmethod
+    def d(real: Tensor, fake: Tensor) -> Tensor:
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+    @staticmethod
+    def g(fake: Tensor) -> Tensor:
+        return -fake.mean()
 
 
-def lsgan_d(real: Tensor, fake: Tensor) -> Tensor:
-    """Least squares GAN (Mao et al.): targets 1 for real, 0 for fake."""
-    return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+class LSGAN:
+    """Least squares (Mao et al.): D regresses real images to 1 and fakes to 0; G pulls its fakes to 1."""
+
+    @staticmethod
+    def d(real: Tensor, fake: Tensor) -> Tensor:
+        return 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean()
+
+    @staticmethod
+    def g(fake: Tensor) -> Tensor:
+        return 0.5 * ((fake - 1.0) ** 2).mean()
+
+    @staticmethod
+    def readout(real: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        """D's mean output on real and on fake images: the regression targets are 1 and 0."""
+        return {"D(x)": real.mean(), "D(G(z))": fake.mean()}
 
 
-def lsgan_g(fake: Tensor) -> Tensor:
-    return 0.5 * ((fake - 1.0) ** 2).mean()
-
-
-def wasserstein_d(real: Tensor, fake: Tensor) -> Tensor:
+class Wasserstein:
     """WGAN critic (Arjovsky et al.): minimise E[D(fake)] - E[D(real)], an estimate of -W1."""
-    return fake.mean() - real.mean()
+
+    readout = staticmethod(critic_readout)
+
+    @staticmethod
+    def d(real: Tensor, fake: Tensor) -> Tensor:
+        return fake.mean() - real.mean()
+
+    @staticmethod
+    def g(fake: Tensor) -> Tensor:
+        return -fake.mean()
 
 
-def wasserstein_g(fake: Tensor) -> Tensor:
-    return -fake.mean()
+LOSSES = {"bce": BCE, "hinge": Hinge, "lsgan": LSGAN, "wgan_gp": Wasserstein}
+
+
+def get_loss(name: str) -> type:
+    """The loss registered under `name` (a config error naming model.loss otherwise)."""
+    return LOSSES[one_of(name, "model.loss", sorted(LOSSES))]
 
 
 def gradient_penalty(
@@ -73,21 +116,3 @@ def gradient_penalty(
     mixed = (alpha * real + (1.0 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return ((torch.linalg.vector_norm(grad.flatten(1), dim=1) - 1.0) ** 2).mean()
-
-
-LossPair = tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor], Tensor]]
-
-LOSSES: dict[str, LossPair] = {
-    "bce": (bce_d, bce_g),
-    "hinge": (hinge_d, hinge_g),
-    "lsgan": (lsgan_d, lsgan_g),
-}
-PENALISED_LOSSES: dict[str, LossPair] = {
-    "wgan_gp": (wasserstein_d, wasserstein_g),
-}
-ALL_LOSSES: dict[str, LossPair] = {**LOSSES, **PENALISED_LOSSES}
-
-
-def get_loss(name: str) -> LossPair:
-    """The (d_loss, g_loss) pair registered under `name` (a config error naming model.loss otherwise)."""
-    return ALL_LOSSES[one_of(name, "model.loss", sorted(ALL_LOSSES))]

@@ -1,5 +1,5 @@
 """Speed switches of the GAN module (`model.speed`): fused/foreach Adam, channels_last, torch.compile
-with an eager fallback.
+of G and D (eager, after one warning, where it cannot compile).
 
 Every switch is off in conf/model/dcgan.yaml; conf/perf/fast.yaml turns them on. None of them changes
 what is computed, only how: the memory layout of convolutions, how the optimizer's element-wise
@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -79,7 +79,8 @@ def warn_eager_once(reason: str) -> None:
     if not _eager_warning_given:
         _eager_warning_given = True
         warnings.warn(
-            f"model.compile=true but torch.compile failed here ({reason}): training eagerly", stacklevel=3
+            f"model.speed.compile=true but torch.compile failed here ({reason}): training eagerly",
+            stacklevel=3,
         )
 
 
@@ -108,32 +109,24 @@ def compile_problem(device: str) -> str | None:
     return None
 
 
-class CompiledOrEager:
-    """Calls the torch.compile'd module; if compiling it fails, calls the module itself from then on.
-
-    Kept apart from the module (not a registered submodule), so state_dict keys, checkpoints and
-    callbacks that call the module directly (sample grids in eval mode) are unchanged.
-    """
-
-    def __init__(self, module: nn.Module, mode: str):
-        self.module = module
-        self.compiled: Callable[..., Any] | None = torch.compile(module, mode=mode)
-
-    def __call__(self, *args: Any) -> Any:
-        if self.compiled is not None:
-            try:
-                return self.compiled(*args)
-            except Exception as exc:  # compiling happens at the call; a real error reappears eagerly
-                warn_eager_once(_one_line(exc))
-                self.compiled = None
-        return self.module(*args)
-
-
-def compile_modules(modules: dict[str, nn.Module], mode: str, device: torch.device) -> dict[str, Callable]:
-    """Each module compiled on its own (G and D separately, never the training step), or, where
-    torch.compile does not work on `device`, the modules themselves after one warning."""
+def compile_nets(nets: list[nn.Module], mode: str, device: torch.device) -> None:
+    """`nn.Module.compile` of each net on its own (G and D, never the training step: the module and its
+    state_dict keys stay as they are). Where torch.compile does not work on `device`, or a net fails
+    to compile at its first call, the nets run eagerly after one warning."""
     problem = compile_problem(str(device))
     if problem is not None:
         warn_eager_once(problem)
-        return dict(modules)
-    return {name: CompiledOrEager(module, mode) for name, module in modules.items()}
+        return
+    for net in nets:
+        net.compile(mode=mode)
+        compiled = net._compiled_call_impl  # what nn.Module.__call__ runs once compiled
+
+        def call_or_run_eagerly(*args: Any, net: nn.Module = net, compiled: Any = compiled, **kwargs: Any):
+            try:
+                return compiled(*args, **kwargs)
+            except Exception as exc:  # compiling happens at the call; a real error reappears eagerly
+                warn_eager_once(_one_line(exc))
+                net._compiled_call_impl = None
+                return net(*args, **kwargs)
+
+        net._compiled_call_impl = call_or_run_eagerly

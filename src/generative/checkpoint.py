@@ -125,13 +125,8 @@ def check_fits(checkpoint: Mapping[str, Any], model: nn.Module, hparams: Mapping
         return
     detail = "; ".join(differ[:3]) if differ else f"missing {', '.join(missing[:3])}"
     saved, given = _flat(checkpoint.get("hyper_parameters", {})), _flat(hparams)
-    changed: dict[str, Any] = {}
-    for k in sorted((k for k in given if k in saved and saved[k] != given[k]), key=lambda k: k.count(".")):
-        if (k.rsplit(".", 1)[-1], repr(saved[k])) not in {
-            (c.rsplit(".", 1)[-1], repr(v)) for c, v in changed.items()
-        }:
-            changed[k] = saved[k]  # model.latent_dim=8, not also the generator's copy of it
-    use = " ".join(f"model.{k}={v!r}" for k, v in list(changed.items())[:3])
+    changed = sorted((k for k in given if k in saved and saved[k] != given[k]), key=lambda k: k.count("."))
+    use = " ".join(f"model.{k}={saved[k]!r}" for k in changed[:3])
     raise ConfigError(
         f"ckpt_path={ckpt_path!r} holds another architecture than this config ({detail}; checkpoint vs "
         f"config): {f'use {use} (as it was trained), or ' if use else ''}resume with the run's own config "

@@ -98,10 +98,10 @@ class BigGANGenerator(nn.Module):
         attention: bool = True,
     ):
         super().__init__()
-        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        self.latent_dim = positive_int(latent_dim, "model.latent_dim")
         if latent_dim % Z_CHUNKS:
             raise ConfigError(
-                f"model.generator.latent_dim={latent_dim} is not allowed: use a multiple of {Z_CHUNKS} "
+                f"model.latent_dim={latent_dim} is not allowed: use a multiple of {Z_CHUNKS} "
                 f"(z is split into one chunk for the first layer and one per block)"
             )
         self.num_classes = positive_int(num_classes, "model.generator.num_classes")

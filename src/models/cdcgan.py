@@ -28,7 +28,7 @@ class ConditionalDCGANGenerator(nn.Module):
         channels: int = 3,
     ):
         super().__init__()
-        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        self.latent_dim = positive_int(latent_dim, "model.latent_dim")
         self.num_classes = positive_int(num_classes, "model.generator.num_classes")
         positive_int(embed_dim, "model.generator.embed_dim")
         self.embed = nn.Embedding(num_classes, embed_dim)

@@ -53,7 +53,7 @@ class DCGANGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, base_width: int = 64, resolution: int = 32, channels: int = 3):
         super().__init__()
-        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        self.latent_dim = positive_int(latent_dim, "model.latent_dim")
         positive_int(base_width, "model.generator.base_width")
         n = num_stride2_blocks(resolution)
         width = base_width * 2 ** (n - 1)

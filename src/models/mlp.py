@@ -20,7 +20,7 @@ class MLPGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 100, base_width: int = 128, resolution: int = 32, channels: int = 3):
         super().__init__()
-        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        self.latent_dim = positive_int(latent_dim, "model.latent_dim")
         positive_int(base_width, "model.generator.base_width")
         self.image_shape = (channels, resolution, resolution)
         self.net = nn.Sequential(

@@ -123,7 +123,7 @@ class SNGANGenerator(nn.Module):
 
     def __init__(self, latent_dim: int = 128, base_width: int = 256, resolution: int = 32, channels: int = 3):
         super().__init__()
-        self.latent_dim = positive_int(latent_dim, "model.generator.latent_dim")
+        self.latent_dim = positive_int(latent_dim, "model.latent_dim")
         self.width = positive_int(base_width, "model.generator.base_width")
         positive_int(channels, "model.generator.channels")
         check_resolution(resolution, "SNGAN ResNet")

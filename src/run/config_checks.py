@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.core.checks import is_whole, one_of, positive_int
 from src.core.errors import ConfigError
+from src.metrics.registry import CLASSIFIER_SCORES, score
 
 GUARD_ACTIONS = ("stop", "rollback")
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "conf"
@@ -218,9 +219,6 @@ def validate_components(cfg: DictConfig, *keys: str) -> None:
             validate_settings(node, key)
 
 
-CLASSIFIER_METRICS = ("metrics/fid_cnn", "metrics/class_entropy", "metrics/class_acc")
-
-
 def validate_objective(cfg: DictConfig) -> None:
     """`optimized_metric` is one this run logs: a score needs the callback that computes it switched
     on (otherwise every trial of a search would fail at its very end)."""
@@ -228,7 +226,7 @@ def validate_objective(cfg: DictConfig) -> None:
     if not name or not str(name).startswith("metrics/"):
         return
     callbacks = cfg.get("callbacks") or {}
-    if name in CLASSIFIER_METRICS:
+    if name in {score(s) for s in CLASSIFIER_SCORES}:
         node, on, how = (
             callbacks.get("classifier_metrics"),
             "ckpt_path",
@@ -247,6 +245,12 @@ def validate_config(cfg: DictConfig) -> None:
     validate_run(cfg)
     validate_trainer(cfg)
     validate_components(cfg, "model", "data", "trainer", "logger", "callbacks")
+    generator = cfg.model.get("generator") or {}
+    if "latent_dim" in generator:  # the GAN builds its generator with model.latent_dim
+        value = generator.latent_dim
+        raise ConfigError(
+            f"model.generator.latent_dim={value} is not a setting: use model.latent_dim={value}"
+        )
     validate_objective(cfg)
     guard = cfg.get("guard") or {}
     one_of(guard.get("on_nonfinite", "stop"), "guard.on_nonfinite", GUARD_ACTIONS)

@@ -19,20 +19,9 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from torch.utils.tensorboard.summary import hparams
 from torch.utils.tensorboard.writer import FileWriter
 
+from src.metrics.registry import COLUMNS
 from src.run.naming import job_overrides, swept_keys
 
-# Scalars shown as columns next to each run's hyper-parameters (their last logged value).
-HPARAM_METRICS = (
-    "metrics/fid",
-    "metrics/kid",
-    "metrics/precision",
-    "metrics/recall",
-    "metrics/fid_cnn",
-    "loss/d",
-    "loss/g",
-    "D(x)",
-    "D(G(z))",
-)
 # The course's knobs, shown after the overridden keys (when the config has them).
 KEY_HPARAMS = (
     "model.latent_dim",
@@ -105,7 +94,7 @@ def log_hparams(logger: TensorBoardLogger, cfg: DictConfig) -> None:
     logger.log_hyperparams(full_config(cfg))  # hparams.yaml only (no hp_metric, no summary)
     overrides = job_overrides()
     flat = run_hparams(cfg, overrides)
-    experiment, session_start, session_end = hparams(flat, {m: 0.0 for m in HPARAM_METRICS})
+    experiment, session_start, session_end = hparams(flat, {m: 0.0 for m in COLUMNS})
     mark_differing(experiment, swept_keys() or [k for k, _ in overrides])
     writer = FileWriter(logger.log_dir, filename_suffix=".hparams")
     for summary in (experiment, session_start, session_end):

@@ -8,20 +8,10 @@ from typing import Any
 import torch
 from omegaconf import OmegaConf
 
+from src.metrics.registry import direction
 from src.run.attempt import all_ours, note_made
 
 GPU_ACCELERATORS = ("gpu", "cuda")
-# logged metrics where higher is better; every other one is minimised
-MAXIMIZED_METRICS = (
-    "metrics/class_entropy",
-    "metrics/class_acc",
-    "metrics/precision",
-    "metrics/recall",
-    "metrics/coverage",
-    "D(x)",
-    "train/acc",
-    "test/acc",
-)
 
 
 def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:
@@ -38,12 +28,6 @@ def gpu_job(accelerator: str, on_gpu: Any, on_cpu: Any) -> Any:
     """A cluster job's request: `on_cpu` for `trainer.accelerator=cpu`, else `on_gpu` (`auto` asks for
     GPUs: the submitting login node often has none, the compute node it asks for does)."""
     return on_cpu if accelerator == "cpu" else on_gpu
-
-
-def metric_direction(name: str | None) -> str:
-    """`maximize` for a logged metric where higher is better, else `minimize` (FID, KID, losses):
-    the direction a sweeper optimises `optimized_metric` in (conf/hparams_search/optuna.yaml)."""
-    return "maximize" if name in MAXIMIZED_METRICS else "minimize"
 
 
 def unique_dir(path: str) -> str:
@@ -80,6 +64,7 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("job_name", job_name, replace=True)
     OmegaConf.register_new_resolver("if_gpu", if_gpu, replace=True)
     OmegaConf.register_new_resolver("gpu_job", gpu_job, replace=True)
-    OmegaConf.register_new_resolver("metric_direction", metric_direction, replace=True)
+    # the direction a sweeper optimises `optimized_metric` in (conf/hparams_search/optuna.yaml)
+    OmegaConf.register_new_resolver("metric_direction", direction, replace=True)
     # cached: Hydra reads hydra.run.dir more than once, and each read must give the same folder
     OmegaConf.register_new_resolver("unique_dir", unique_dir, replace=True, use_cache=True)

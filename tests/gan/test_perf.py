@@ -13,9 +13,9 @@ from torch._dynamo.exc import TorchDynamoException
 from src.core.errors import ConfigError
 from src.data import SyntheticDataModule
 from src.gan import GAN, perf
-from src.gan.perf import CompiledOrEager, adam_options, compile_problem, match_param_layouts
+from src.gan.perf import adam_options, compile_nets, compile_problem, match_param_layouts
 
-TINY_G = {"_target_": "src.models.DCGANGenerator", "latent_dim": 8, "base_width": 4}
+TINY_G = {"_target_": "src.models.DCGANGenerator", "base_width": 4}
 TINY_D = {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}
 
 
@@ -35,22 +35,23 @@ def test_compile_mode_is_checked():
 
 def test_a_module_that_fails_to_compile_runs_eagerly_after_one_warning(monkeypatch):
     monkeypatch.setattr(perf, "_eager_warning_given", False)
+    monkeypatch.setattr(perf, "compile_problem", lambda device: None)  # the toolchain looks fine ...
     calls = []
 
-    def failing_compiled(x):
-        calls.append(x)
-        raise TorchDynamoException("backend failed")
+    def failing_compiled(*args, **kwargs):
+        calls.append(args)
+        raise TorchDynamoException("backend failed")  # ... but compiling this net fails at its first call
 
-    wrappers = [CompiledOrEager(torch.nn.Linear(2, 2), "default") for _ in range(2)]
-    for wrapper in wrappers:
-        wrapper.compiled = failing_compiled
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: failing_compiled)
+    nets = [torch.nn.Linear(2, 2) for _ in range(2)]
+    compile_nets(nets, "default", torch.device("cpu"))
     x = torch.ones(1, 2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        outputs = [wrapper(x) for wrapper in wrappers for _ in range(2)]
+        outputs = [net(x) for net in nets for _ in range(2)]
     assert len([w for w in caught if "training eagerly" in str(w.message)]) == 1  # one, for both modules
     assert len(calls) == 2  # each compiled callable tried once, then never again
-    assert torch.equal(outputs[0], wrappers[0].module(x)) and torch.equal(outputs[3], wrappers[1].module(x))
+    assert torch.equal(outputs[0], nets[0].forward(x)) and torch.equal(outputs[3], nets[1].forward(x))
 
 
 def test_restored_optimizer_states_take_their_parameters_layout():
@@ -72,26 +73,39 @@ def test_restored_optimizer_states_take_their_parameters_layout():
 # --- the knobs in training: same seed, data and steps, only the knobs differ
 
 
-class LayoutRecordingGAN(GAN):
-    """Remembers whether each real batch reached the D step in channels_last layout."""
+class LayoutRecorder(L.Callback):
+    """Remembers whether each real batch reached D in channels_last layout (D's first call per batch)."""
 
-    def on_fit_start(self):
-        self.batches_channels_last = []
+    def on_train_start(self, trainer, gan):
+        self.batches_channels_last, self.first_call = [], False
 
-    def _discriminator_step(self, opt, real, *args, **kwargs):
-        self.batches_channels_last.append(real.is_contiguous(memory_format=torch.channels_last))
-        return super()._discriminator_step(opt, real, *args, **kwargs)
+        def record(module, args):
+            if self.first_call:
+                self.batches_channels_last.append(args[0].is_contiguous(memory_format=torch.channels_last))
+                self.first_call = False
+
+        gan.discriminator.register_forward_pre_hook(record)
+
+    def on_train_batch_start(self, *args):
+        self.first_call = True
+
+
+def compiled(net: torch.nn.Module) -> bool:
+    """Whether `nn.Module.compile` was called on `net` (its calls then go through torch.compile)."""
+    return net._compiled_call_impl is not None
 
 
 KNOB_STEPS = 5
 
 
-def fit_seeded(seed: int = 0, **knobs) -> tuple[LayoutRecordingGAN, L.Trainer]:
+def fit_seeded(seed: int = 0, **knobs) -> tuple[GAN, L.Trainer]:
     """Same seed, data and steps; only `knobs` differ (log every step, so the losses are inspectable)."""
     L.seed_everything(seed, verbose=False)
     speed = {k: knobs.pop(k) for k in ("channels_last", "fused_adam", "compile") if k in knobs}
-    model = LayoutRecordingGAN(TINY_G, TINY_D, latent_dim=8, speed=speed, **knobs)
+    model = GAN(TINY_G, TINY_D, latent_dim=8, speed=speed, **knobs)
+    model.layouts = LayoutRecorder()
     trainer = L.Trainer(
+        callbacks=[model.layouts],
         accelerator="cpu",
         max_steps=KNOB_STEPS,
         log_every_n_steps=1,
@@ -105,7 +119,7 @@ def fit_seeded(seed: int = 0, **knobs) -> tuple[LayoutRecordingGAN, L.Trainer]:
 
 
 @pytest.fixture(scope="module")
-def reference() -> LayoutRecordingGAN:
+def reference() -> tuple[GAN, L.Trainer]:
     """The default run every knob is compared with (trained once for this module)."""
     return fit_seeded()
 
@@ -132,15 +146,15 @@ def test_default_run_keeps_pytorchs_adam_and_memory_layout(reference):
     for opt in trainer.optimizers:
         assert opt.param_groups[0]["foreach"] is None and opt.param_groups[0]["fused"] is None
     assert all(w.is_contiguous() for w in conv_weights(model))
-    assert not any(model.batches_channels_last)
-    assert model._nets == {}
+    assert not any(model.layouts.batches_channels_last)
+    assert not compiled(model.generator) and not compiled(model.discriminator)
 
 
 def test_channels_last_and_foreach_adam_learn_the_same_parameters(reference):
     fast, trainer = fit_seeded(channels_last=True, fused_adam=True)
     # the knobs really were on (fused Adam is CUDA-only: on CPU fused_adam=true means foreach)
     assert all(w.is_contiguous(memory_format=torch.channels_last) for w in conv_weights(fast))
-    assert fast.batches_channels_last == [True] * KNOB_STEPS
+    assert fast.layouts.batches_channels_last == [True] * KNOB_STEPS
     assert all(opt.param_groups[0]["foreach"] is True for opt in trainer.optimizers)
 
     assert max_difference(fast, reference[0]) <= SAME_TRAINING_ATOL
@@ -158,17 +172,13 @@ def test_compile_probe_leaves_the_random_stream_and_compiled_g_and_d_learn_the_s
         pytest.skip(f"torch.compile does not work on this machine: {problem}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        compiled, trainer = fit_seeded(compile=True)
+        model, trainer = fit_seeded(compile=True)
     assert not [w for w in caught if "training eagerly" in str(w.message)]  # no fallback to eager
-    nets = compiled._nets
-    assert all(isinstance(nets[n], CompiledOrEager) and nets[n].compiled is not None for n in nets)
-    assert set(nets) == {"generator", "discriminator"}
+    assert compiled(model.generator) and compiled(model.discriminator) and not compiled(model.generator_ema)
     losses = [trainer.callback_metrics[k] for k in ("loss/d", "loss/g")]
     assert all(torch.isfinite(v) for v in losses)
-    assert all(
-        k.startswith(("generator.", "generator_ema.", "discriminator.")) for k in compiled.state_dict()
-    )
-    assert max_difference(compiled, reference[0]) <= SAME_TRAINING_ATOL
+    assert all(k.startswith(("generator.", "generator_ema.", "discriminator.")) for k in model.state_dict())
+    assert max_difference(model, reference[0]) <= SAME_TRAINING_ATOL
 
 
 def test_compile_that_cannot_run_trains_eagerly_after_one_warning(monkeypatch):
@@ -179,5 +189,5 @@ def test_compile_that_cannot_run_trains_eagerly_after_one_warning(monkeypatch):
         model, trainer = fit_seeded(compile=True)
     eager = [w for w in caught if "training eagerly" in str(w.message)]
     assert len(eager) == 1 and "InvalidCxxCompiler" in str(eager[0].message)
-    assert model._nets == {"generator": model.generator, "discriminator": model.discriminator}
+    assert not compiled(model.generator) and not compiled(model.discriminator)
     assert trainer.global_step == KNOB_STEPS

@@ -123,10 +123,10 @@ def test_resolution_other_than_32_is_one_line(resolution):
 @pytest.mark.parametrize(
     "make,named",
     [
-        (lambda: BigGANGenerator(latent_dim=0), "model.generator.latent_dim=0 is not allowed"),
+        (lambda: BigGANGenerator(latent_dim=0), "model.latent_dim=0 is not allowed"),
         (
             lambda: BigGANGenerator(latent_dim=81),
-            "model.generator.latent_dim=81 is not allowed: use a multiple of 4 (z is split into one chunk",
+            "model.latent_dim=81 is not allowed: use a multiple of 4 (z is split into one chunk",
         ),
         (lambda: BigGANGenerator(num_classes=0), "model.generator.num_classes=0 is not allowed"),
         (lambda: BigGANGenerator(shared_dim=0), "model.generator.shared_dim=0 is not allowed"),

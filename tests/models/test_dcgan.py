@@ -69,7 +69,7 @@ def test_dcgan_discriminator_norm_option(norm, kind):
 @pytest.mark.parametrize(
     "make,named",
     [
-        (lambda: DCGANGenerator(latent_dim=0), "model.generator.latent_dim=0 is not allowed"),
+        (lambda: DCGANGenerator(latent_dim=0), "model.latent_dim=0 is not allowed"),
         (lambda: DCGANGenerator(base_width=2.5), "model.generator.base_width=2.5 is not allowed"),
         (lambda: DCGANDiscriminator(base_width=0), "model.discriminator.base_width=0 is not allowed"),
         (lambda: DCGANDiscriminator(norm="group"), "model.discriminator.norm='group' is unknown: use one of"),

@@ -34,7 +34,7 @@ def test_discriminator_norm_follows_the_shared_rule(norm, kind):
 @pytest.mark.parametrize(
     "make,named",
     [
-        (lambda: MLPGenerator(latent_dim=0), "model.generator.latent_dim=0 is not allowed"),
+        (lambda: MLPGenerator(latent_dim=0), "model.latent_dim=0 is not allowed"),
         (lambda: MLPGenerator(base_width=-1), "model.generator.base_width=-1 is not allowed"),
         (lambda: MLPDiscriminator(base_width=0), "model.discriminator.base_width=0 is not allowed"),
         (lambda: MLPDiscriminator(norm="group"), "model.discriminator.norm='group' is unknown"),

@@ -100,7 +100,7 @@ def test_resolution_other_than_32_is_one_line(resolution):
 @pytest.mark.parametrize(
     "make,named",
     [
-        (lambda: SNGANGenerator(latent_dim=0), "model.generator.latent_dim=0 is not allowed"),
+        (lambda: SNGANGenerator(latent_dim=0), "model.latent_dim=0 is not allowed"),
         (lambda: SNGANGenerator(base_width=2.5), "model.generator.base_width=2.5 is not allowed"),
         (lambda: SNGANGenerator(channels=0), "model.generator.channels=0 is not allowed"),
         (lambda: SNGANDiscriminator(base_width=True), "model.discriminator.base_width=True is not allowed"),

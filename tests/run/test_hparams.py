@@ -9,7 +9,8 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from src.run.hparams import HPARAM_METRICS, log_hparams, run_hparams
+from src.metrics.registry import COLUMNS
+from src.run.hparams import log_hparams, run_hparams
 
 CFG = {
     "seed": 3,
@@ -49,7 +50,7 @@ def test_hparams_metric_columns_and_hparams_yaml_land_in_the_run_folder(tmp_path
     values = {k: v.number_value or v.string_value for k, v in start.session_start_info.hparams.items()}
     assert values == {"seed": 3, "model.lr_g": 2e-4, "model.latent_dim": 50, "data.batch_size": 64}
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
-    assert [m.name.tag for m in experiment.metric_infos] == list(HPARAM_METRICS)
+    assert [m.name.tag for m in experiment.metric_infos] == list(COLUMNS)
     assert not accumulator.Tags()["scalars"]  # no placeholder values on the curves
     assert yaml.safe_load((tmp_path / "hparams.yaml").read_text()) == CFG  # the whole config, not {}
 

@@ -6,7 +6,7 @@ changes, the test fails and the override can go:
 - D steps through the strategy, not LightningOptimizer (src/gan/module.py): every step is counted;
 - extra logging points (src/generative/log_points.py): a short run logs nothing;
 - the budget check of a resumed run (src/run/resume.py): a finished run "continues" by doing nothing;
-- stop signals (src/run/checkpoints.py: LastCheckpoint): SIGTERM ends the run with exit status 0;
+- stop signals (src/callbacks/checkpoints.py: LastCheckpoint): SIGTERM ends the run with exit status 0;
 - atomic checkpoint files (AtomicCheckpointIO): a kill during the save truncates the checkpoint;
 - the data's position in the epoch (src/data/base.py: ShuffledBatches): an interrupted epoch restarts.
 """

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from src.core.errors import ConfigError
-from src.run.resolvers import metric_direction
+from src.metrics.registry import direction as metric_direction
 from src.run.sweep import FAILURE_FILE, failed_jobs, objective, record_failure
 from tests.helpers import run_module
 

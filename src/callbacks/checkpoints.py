@@ -29,6 +29,7 @@ from src.core import signals
 from src.core.checks import non_negative, one_of, positive_int
 from src.core.errors import GanlabError
 from src.core.files import save_atomically
+from src.metrics.registry import FID
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +204,7 @@ class BestCheckpoint(Checkpoint):
     score has a best.ckpt, the end-of-training FID included. The best value is saved in its state, so
     a resumed run only replaces best.ckpt with a better model."""
 
-    def __init__(
-        self, dirpath: str, monitor: str = "metrics/fid", mode: str = "min", filename: str = "best.ckpt"
-    ):
+    def __init__(self, dirpath: str, monitor: str = FID, mode: str = "min", filename: str = "best.ckpt"):
         self.mode = one_of(mode, "callbacks.best_checkpoint.mode", ("min", "max"))
         self.dirpath, self.monitor, self.filename = Path(dirpath), monitor, filename
         self.best: float | None = None

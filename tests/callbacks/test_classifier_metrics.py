@@ -1,4 +1,4 @@
-"""The callback that logs the classifier metrics during GAN training (src/classifier/callback.py)."""
+"""The callback that logs the classifier metrics during GAN training (src/callbacks/classifier_metrics.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from src.classifier import ClassifierMetricsCallback
+from src.callbacks import ClassifierMetricsCallback
 from src.core.errors import ConfigError
 from src.gan import GAN
 from src.train import fit

@@ -19,6 +19,7 @@ from src.core.errors import ConfigError
 from src.core.pixels import to_model_range
 from src.generative.checkpoint import checkpoint_class
 from src.metrics.features import batch_ranges
+from src.metrics.registry import score
 
 KEY = "callbacks.classifier_metrics"
 
@@ -71,7 +72,7 @@ class ClassifierMetricsCallback(L.Callback):
         images, labels = self.generate(pl_module)
         self.last, histogram = self.metrics(images, labels)
         pl_module.log_dict(
-            {f"metrics/{k}": v for k, v in self.last.items()},
+            {score(k): v for k, v in self.last.items()},
             on_epoch=True,
             on_step=False,
             rank_zero_only=True,
