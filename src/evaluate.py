@@ -159,7 +159,7 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    run_main(hydra_main, "evaluate")
+    run_main(hydra_main)
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    run_main(hydra_main, "generate")
+    run_main(hydra_main)
 
 
 if __name__ == "__main__":

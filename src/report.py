@@ -30,7 +30,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from src.core.errors import GanlabError, exit_with_error
 from src.metrics.registry import REPORT_DEFAULTS
-from src.run.attempt import STATUS_FILE, holder_if_locked, read_status
+from src.run.attempt import STATUS_FILE, lock_holder, read_status
 from src.run.sweep import FAILURE_FILE, PLAN_FILE, failed_jobs, planned_jobs
 
 JOB_COLUMN = "job"
@@ -69,7 +69,7 @@ def job_status(job_dir: Path, failure: str | None, has_scalars: bool, last_step:
     status = read_status(job_dir)
     step = status.get("step") if last_step is None else max(last_step, status.get("step") or 0)
     of = f" of {status['steps']}" if status.get("steps") else ""
-    holder = holder_if_locked(job_dir)
+    holder = lock_holder(job_dir)
     if holder:
         return f"running (step {step}{of}; {holder})"
     state = status.get("state")

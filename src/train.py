@@ -25,18 +25,18 @@ from hydra.utils import instantiate
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from src.callbacks.hparams import HParamsTable
 from src.callbacks.run_start import TrainingStarts
 from src.core import signals
-from src.core.errors import user_error
-from src.generative.checkpoint import check_fits, checkpoint_class, read_checkpoint
+from src.core.errors import ConfigError, user_error
+from src.generative.checkpoint import check_can_continue, check_fits, checkpoint_class, read_checkpoint
 from src.generative.nonfinite import NonFiniteError
 from src.run.attempt import Attempt
 from src.run.config_checks import validate_config
 from src.run.entry import main as run_main
 from src.run.entry import prepare_run, run_task
-from src.run.hparams import log_hparams
-from src.run.resume import LAST, check_can_continue, checkpoint_to_resume, resume_argv
-from src.run.sweep import objective
+from src.run.naming import job_overrides, swept_keys
+from src.run.resume import LAST, checkpoint_to_resume, resume_argv
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,10 @@ def build(cfg: DictConfig, attempt: Attempt | None = None) -> Run:
     def take_over(trainer: L.Trainer) -> None:
         steps = trainer.estimated_stepping_batches
         attempt.take_over(trainer.global_step, int(steps) if steps != float("inf") else None)
-        if trainer.logger and not ckpt_path:
-            log_hparams(trainer.logger, cfg)
 
     extra = [TrainingStarts(take_over)] if attempt is not None else []
+    if not ckpt_path:  # a resumed run has its HPARAMS table already
+        extra.append(HParamsTable(cfg, job_overrides(), swept_keys()))
     return Run(datamodule, model, build_trainer(cfg, *extra), ckpt_path)
 
 
@@ -103,11 +103,8 @@ def fit(cfg: DictConfig) -> L.Trainer:
     seed, at most `guard.max_rollbacks` times.
     """
     validate_config(cfg)  # a bad value before the lock: it names the value, not the folder
-    attempt = Attempt(Path(cfg.paths.output_dir), cfg).acquire()
-    try:
+    with Attempt(Path(cfg.paths.output_dir), cfg) as attempt:
         return fit_attempt(cfg, attempt)
-    finally:
-        attempt.release()
 
 
 def fit_attempt(cfg: DictConfig, attempt: Attempt) -> L.Trainer:
@@ -153,6 +150,14 @@ def train(cfg: DictConfig) -> float | None:
     return objective(fit(cfg).callback_metrics, cfg.get("optimized_metric"))
 
 
+def objective(logged: dict[str, Any], name: str | None) -> float | None:
+    """The final value of metric `name` among the run's logged metrics (None when `name` is None)."""
+    if name is not None and name not in logged:
+        allowed = ", ".join(sorted(logged)) or "none"
+        raise ConfigError(f"optimized_metric={name!r} was not logged by this run: logged are {allowed}")
+    return None if name is None else float(logged[name])
+
+
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def hydra_main(cfg: DictConfig) -> Any:
     return run_task(train, cfg)
@@ -165,7 +170,7 @@ def main() -> None:
         sys.argv[1:] = resume_argv(sys.argv[1:])
         hydra_main()
 
-    run_main(resume_then_hydra, "config")
+    run_main(resume_then_hydra)
 
 
 if __name__ == "__main__":

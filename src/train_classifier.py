@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 def train_classifier(cfg: DictConfig) -> dict[str, float]:
     """Fit the classifier described by `cfg`, then test it; returns the test metrics (test/acc, ...)."""
     validate_classifier_config(cfg)
-    attempt = Attempt(Path(cfg.paths.output_dir), cfg).acquire()  # one process per run folder
-    try:
+    with Attempt(Path(cfg.paths.output_dir), cfg) as attempt:  # one process per run folder
         prepare_run(cfg)
         datamodule = instantiate(cfg.data)
         test_data = instantiate(OmegaConf.merge(cfg.data, cfg.test_data))
@@ -52,8 +51,6 @@ def train_classifier(cfg: DictConfig) -> dict[str, float]:
         attempt.end("finished", trainer.global_step)
         log.info("test accuracy: %.4f on %d images", results["test/acc"], len(test_data.images))
         return results
-    finally:
-        attempt.release()
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="classifier")
@@ -62,7 +59,7 @@ def hydra_main(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    run_main(hydra_main, "classifier")
+    run_main(hydra_main)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import MissingConfigException
 from omegaconf import open_dict
 
-from src.core.errors import ConfigError, user_error
+from src.core.errors import ConfigError
 from src.gan.losses import LOSSES
 from src.run import resolvers
 from src.run.config_checks import validate_config
+from src.run.errors import one_line_error
 from src.train import build
 from tests.helpers import CONFIG_DIR
 
@@ -45,10 +46,10 @@ def sweeper_params(*overrides: str) -> dict:
 
 
 def build_error(cfg) -> ConfigError:
-    """The one-line ConfigError that building `cfg` raises (found inside hydra's wrapping)."""
+    """The one-line error the entry point prints for what building `cfg` raises (src/run/errors.py)."""
     with pytest.raises(Exception) as err:
         build(cfg)
-    found = user_error(err.value)
+    found = one_line_error(err.value)
     assert isinstance(found, ConfigError), f"not a user error: {err.value!r}"
     return found
 

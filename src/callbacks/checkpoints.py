@@ -160,7 +160,8 @@ class LastCheckpoint(Checkpoint):
             return signals.pending()
         if step % self.signal_sync_every_n_steps:
             return None
-        agreed = signals.agreed_pending(trainer.strategy)
+        flag = torch.tensor(signals.pending() or 0, device=trainer.strategy.root_device)
+        agreed = int(trainer.strategy.reduce(flag, reduce_op="max")) or None  # the highest signal number
         if agreed is not None:
             signals.request(signals.pending() or agreed)
         return agreed

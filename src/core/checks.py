@@ -1,12 +1,9 @@
-"""The argument rules every component applies to its own arguments, each raising one ConfigError line.
-
-A component names the config key a user would type (`data.batch_size`, `model.lr_g`), so the line
-says exactly what to change. Each rule is written here once; these helpers know nothing of any
-component.
-"""
+"""The argument rules every component applies to its own values, each written once and raising one
+ConfigError line that names the key a user would type."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,6 @@ def whole(value: object, name: str, low: int = 1, high: int | None = None, note:
 
 
 def positive_int(value: object, name: str) -> int:
-    """A whole number > 0 (not a bool, not a float)."""
     return whole(value, name)
 
 
@@ -79,3 +75,9 @@ def existing_file(path: object, name: str, use: str) -> Path:
         state = "a folder" if found.is_dir() else "missing"
         raise ConfigError(f"{name}={str(path)!r} is {state}: {use}")
     return found
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """` (did you mean X?)` for the choice closest to `word`, or the empty string when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

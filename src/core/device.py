@@ -6,8 +6,6 @@ import torch
 
 from src.core.errors import ConfigError
 
-DEVICES = ("auto", "cpu", "cuda")
-
 
 def pick_device(name: str) -> torch.device:
     """`auto` -> CUDA when present, else CPU; `cuda` (or `cuda:N`) only where there is a GPU."""
@@ -16,7 +14,7 @@ def pick_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
-        raise ConfigError(f"device={name!r} is unknown: use one of {', '.join(DEVICES)}") from None
+        raise ConfigError(f"device={name!r} is unknown: use one of auto, cpu, cuda") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device={name!r} is not available: this machine has no CUDA GPU (use device=cpu)")
     return device

@@ -1,10 +1,5 @@
-"""Files written so that a kill or a full disk never leaves a broken one under its name.
-
-The one writer of every file that must be whole or absent (checkpoints, cached statistics, image
-caches, metrics.json, fetched weights): the temporary file sits in the target's own folder (same
-file system), is flushed and fsynced, and replaces the old file with one `os.replace`; the folder is
-fsynced too. Until that rename, the previous file stays complete. A failed write removes its temp file.
-"""
+"""The one writer of every file that must be whole or absent: a fsynced temp file in the target's
+folder, then one `os.replace`, so a kill or a full disk never leaves a broken file under its name."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The three pixel ranges images pass through, converted in one place.
-
-Data sets hold uint8 [0, 255]; models see and make float [-1, 1]; image writers want float [0, 1];
-the FID network reads uint8 again, as an image file would store a sample.
-"""
+"""The three pixel ranges, converted in one place: data sets hold uint8 [0, 255], models make float
+[-1, 1], image writers want [0, 1] (and the FID network reads uint8, as an image file would)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Sample-quality metrics: the FID network, cached reference statistics, FID/KID/IS, classifier metrics."""
+"""Sample-quality metrics: the FID network, feature passes, cached reference statistics, FID/KID/IS and
+precision/recall/density/coverage, and the registry of every logged metric's name (registry.py)."""

@@ -1,19 +1,15 @@
-"""Names of run and sweep-job folders, and which keys a job changed: what TensorBoard shows first.
-
-A run folder says what ran: `<time>_<experiment or task>[_<overrides>]`, e.g.
-`2026-12-02_15-30-00_lr_half_latent_dim:50`; a sweep job's folder puts the swept keys first,
-`3_latent_dim:256+lr_g:0.0001`, so the value that differs is what a TensorBoard card shows before
-it cuts the name. Keys are shortened to their last part when that stays unambiguous. `key:value`
-items joined by `+` (not Hydra's `key=value,...`): a path with `=` or `,` could not be given back
-on the command line (`python -m src.evaluate ckpt_path=<job>/checkpoints/last.ckpt`); for the same
-reason any other character but letters, digits and `._-@` in a value becomes `-`.
-"""
+"""Run and sweep-job folder names: `<time>_<experiment or task>[_<overrides>]` and `<n>_<swept keys
+first>`, keys shortened to their last part when unambiguous, items `key:value` joined by `+` (Hydra's
+`key=value,...` could not be given back as a path on the command line)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
-from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
 KV_SEP, ITEM_SEP = ":", "+"
 _UNSAFE = re.compile(r"[^\w.@-]")
@@ -36,21 +32,14 @@ def short_keys(keys: list[str]) -> dict[str, str]:
 
 
 def swept_keys() -> list[str]:
-    """The keys this sweep varies, in command-line order: sweep overrides of the command line
-    (`key=a,b`, `range(...)`, ...) and the sweeper's `params` (experiment files such as mlp_vs_dcgan)."""
+    """The keys this sweep varies, in command-line order: the command line's sweep overrides
+    (`key=a,b`, `range(...)`, ...), then the sweeper's `params` (experiment files such as mlp_vs_dcgan)."""
     keys: list[str] = []
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.core.override_parser.overrides_parser import OverridesParser
-
+    with contextlib.suppress(Exception):  # not inside a Hydra job, or an argument it cannot parse here
         args = [a for a in sys.argv[1:] if "=" in a and not a.startswith("-")]
-        for override in OverridesParser.create().parse_overrides(args):
-            if override.is_sweep_override():
-                keys.append(override.get_key_element().lstrip("+~"))
-        params = HydraConfig.get().sweeper.get("params") or {}
-        keys += [k for k in params if k not in keys]
-    except Exception:  # not inside a Hydra job, or an argument Hydra cannot parse here
-        pass
+        parsed = OverridesParser.create().parse_overrides(args)
+        keys += [o.get_key_element().lstrip("+~") for o in parsed if o.is_sweep_override()]
+        keys += [k for k in HydraConfig.get().sweeper.get("params") or {} if k not in keys]
     return keys
 
 
@@ -83,11 +72,6 @@ def job_name(override_dirname: str) -> str:
 
 def job_overrides() -> list[tuple[str, str]]:
     """This job's command-line overrides (key, value), the swept keys first; [] outside Hydra."""
-    try:
-        from hydra.core.hydra_config import HydraConfig
-
-        task: Any = HydraConfig.get().overrides.task
-    except Exception:
-        return []
+    task = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
     items = [tuple(o.split("=", 1)) for o in task if "=" in o]
     return _ordered([(k.lstrip("+~"), v) for k, v in items], swept_keys())  # type: ignore[arg-type]

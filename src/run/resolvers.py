@@ -15,8 +15,7 @@ GPU_ACCELERATORS = ("gpu", "cuda")
 
 
 def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:
-    """`on_gpu` when the run trains on a CUDA GPU (`trainer.accelerator` gpu/cuda, or auto with one
-    present), else `otherwise`: e.g. bf16-mixed precision only where bf16 units exist."""
+    """`on_gpu` when the run trains on a CUDA GPU (gpu/cuda, or auto with one present), else `otherwise`."""
     if accelerator in GPU_ACCELERATORS:
         return on_gpu
     if accelerator == "auto":
@@ -25,16 +24,13 @@ def if_gpu(accelerator: str, on_gpu: Any, otherwise: Any) -> Any:
 
 
 def gpu_job(accelerator: str, on_gpu: Any, on_cpu: Any) -> Any:
-    """A cluster job's request: `on_cpu` for `trainer.accelerator=cpu`, else `on_gpu` (`auto` asks for
-    GPUs: the submitting login node often has none, the compute node it asks for does)."""
+    """A cluster job's request: `on_cpu` for accelerator cpu, else `on_gpu` (`auto` asks for GPUs)."""
     return on_cpu if accelerator == "cpu" else on_gpu
 
 
 def unique_dir(path: str) -> str:
-    """`path`, created now; if another run took it first (same second), `path_2`, `path_3`, ...
-
-    mkdir is atomic, so two runs started together never share a folder. The folder (and its new
-    parents) count as made by this process: removed again if the run never starts (attempt.py)."""
+    """`path`, made now with an atomic mkdir (another run of the same second gets `path_2`, ...), and noted
+    as made by this process: removed again if the run never starts (attempt.py)."""
     candidate, n = Path(path), 1
     note_made(candidate.parent)
     while True:
@@ -48,8 +44,8 @@ def unique_dir(path: str) -> str:
 
 
 def beside_checkpoint(ckpt_path: str | None, log_dir: str) -> str:
-    """The run folder a checkpoint belongs to (`<run>/checkpoints/x.ckpt` -> `<run>`; a checkpoint
-    elsewhere: its folder); `log_dir` without one. evaluate and generate write there, not as new runs."""
+    """The run folder of a checkpoint (`<run>/checkpoints/x.ckpt` -> `<run>`), where evaluate and generate
+    write; `log_dir` without one."""
     if not ckpt_path:
         return log_dir
     folder = Path(ckpt_path).expanduser().absolute().parent

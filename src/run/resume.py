@@ -1,18 +1,10 @@
-"""Continuing a run: where its checkpoint is, whether it fits the model, and the command to redo.
-
-`python -m src.train resume=<run folder or .ckpt> [overrides]` becomes, before Hydra starts, the
-run's own saved overrides + the new ones + `hydra.run.dir=<that folder>` + `ckpt_path=<checkpoint>`:
-the same config (what is given now wins), written into the same folder, the same TensorBoard run.
-A run whose folder already holds `checkpoints/last.ckpt` (a re-queued cluster job started with the
-same command) continues from it by itself. The run's saved overrides change only once the resumed
-attempt trains (src/run/attempt.py).
-"""
+"""`resume=<run folder or .ckpt>`: before Hydra starts, the run's own saved overrides + the new ones +
+`hydra.run.dir=<that folder>` + `ckpt_path=<checkpoint>`."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -71,26 +63,3 @@ def checkpoint_to_resume(ckpt_path: str | None, output_dir: str) -> str | None:
         log.info("%s exists: continuing from it", last)
         return str(last)
     return None
-
-
-def trained_epochs(checkpoint: dict[str, Any]) -> int:
-    """Epochs whose batches were all trained when the checkpoint was written. Read from the loops' saved
-    progress: the public `epoch` of an epoch-end checkpoint is one behind."""
-    total = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_progress", {}).get("total", {})
-    return max(int(total.get("processed", 0)), int(total.get("completed", 0)))
-
-
-def check_can_continue(checkpoint: dict[str, Any], max_epochs: int, max_steps: int, ckpt_path: str) -> None:
-    """A finished run continues only with a larger budget than it already trained. Kept: Lightning
-    itself would train nothing and exit 0 (tests/run/test_lightning_overrides.py)."""
-    step, epochs = int(checkpoint.get("global_step", 0)), trained_epochs(checkpoint)
-    if max_steps is not None and max_steps >= 0 and step >= max_steps:
-        raise ConfigError(
-            f"trainer.max_steps={max_steps} but {ckpt_path} has trained {step} steps already: use "
-            f"trainer.max_steps > {step} to continue it"
-        )
-    if (max_steps is None or max_steps < 0) and max_epochs is not None and 0 <= max_epochs <= epochs:
-        raise ConfigError(
-            f"trainer.max_epochs={max_epochs} but {ckpt_path} has trained {epochs} epochs already: use "
-            f"trainer.max_epochs > {epochs} to continue it"
-        )

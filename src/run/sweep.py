@@ -1,19 +1,12 @@
-"""Sweeps that survive their jobs: a failing job is recorded in its folder and the others go on.
-
-Before any job, `SweepSummary` (a Hydra callback, conf/hydra/default.yaml) refuses a sweep that would
-run nothing or that Optuna would reject halfway (an empty search space, a reversed interval), and
-keeps the sweep's plan (`multirun.yaml`, as Hydra's basic sweeper writes it) for `src.report`, which
-then lists the jobs that never started. A job of a sweep (`-m`, any launcher) that fails writes
-`failure.txt` in its folder (the one-line reason first, then the traceback of an unexpected error) and
-returns a FailedJob, which Optuna counts as a failed trial (src/run/entry.py: run_task). When the sweep ends,
-`SweepSummary` names the failed jobs and exits non-zero; `python -m src.report` lists them.
-"""
+"""Sweeps that survive their jobs: a failing job is recorded in its folder (`failure.txt`) and the
+others go on. `SweepSummary` (a Hydra callback) refuses, before any job, a sweep that would run nothing
+or that Optuna would reject halfway, keeps the sweep's plan for `src.report`, and at the end names the
+failed jobs and exits 1."""
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +25,25 @@ log = logging.getLogger(__name__)
 
 FAILURE_FILE = "failure.txt"
 PLAN_FILE = "multirun.yaml"  # the sweep's config, as Hydra's basic sweeper saves it
-SWEEP_FAILED_EXIT = 1
+
+
+class FailedJob:
+    """What a failed sweep job returns: Optuna counts the trial as failed and goes on (NaN would not
+    do: Optuna 2 refuses to record it and stops the search)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __float__(self) -> float:
+        raise ValueError(f"the job failed: {self.reason}")
+
+    def __repr__(self) -> str:
+        return f"failed job ({self.reason})"
 
 
 def in_multirun() -> bool:
     """True inside a job of a Hydra sweep (`-m`)."""
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
-def objective(logged: Mapping[str, Any], name: str | None) -> float | None:
-    """The final value of metric `name` among the run's logged metrics (None when `name` is None)."""
-    if name is None:
-        return None
-    if name not in logged:
-        allowed = ", ".join(sorted(logged)) or "none"
-        raise ConfigError(f"optimized_metric={name!r} was not logged by this run: logged are {allowed}")
-    return float(logged[name])
 
 
 def record_failure(job_dir: Path, err: BaseException) -> str:
@@ -64,11 +60,8 @@ def record_failure(job_dir: Path, err: BaseException) -> str:
 
 def failed_jobs(sweep_dir: Path) -> dict[Path, str]:
     """Job folder -> one-line reason, for every job of the sweep that recorded a failure."""
-    failures = {}
-    for path in sorted(sweep_dir.glob(f"**/{FAILURE_FILE}")):
-        first = path.read_text().splitlines()[:1]
-        failures[path.parent] = first[0].removeprefix("error: ") if first else "unknown"
-    return failures
+    paths = sorted(sweep_dir.glob(f"**/{FAILURE_FILE}"))
+    return {p.parent: (p.read_text().splitlines() or ["unknown"])[0].removeprefix("error: ") for p in paths}
 
 
 def sweep_arguments(config: DictConfig) -> list[str]:
@@ -136,8 +129,5 @@ class SweepSummary(Callback):
         for job_dir, reason in failures.items():
             log.error("failed: %s: %s", job_dir.name, reason)
         total = len(list(sweep_dir.glob("**/.hydra/overrides.yaml")))
-        exit_with_error(
-            f"{len(failures)} of {total} sweep jobs failed (see failure.txt in each): "
-            + ", ".join(p.name for p in failures),
-            SWEEP_FAILED_EXIT,
-        )
+        names = ", ".join(p.name for p in failures)
+        exit_with_error(f"{len(failures)} of {total} sweep jobs failed (see failure.txt in each): {names}", 1)

@@ -137,7 +137,7 @@ def test_checkpoints_resume_exactly_and_name_their_class(tmp_path):
             with pytest.raises(Exception) as err:
                 fit(cfg)
             assert type(user_error(err.value)).__name__ == "StopRequested"
-            signals.clear()
+            signals.request(None)
             base.append(f"ckpt_path={out / 'checkpoints' / 'last.ckpt'}")
             assert torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)["global_step"] == 3
         fit(compose_into(out, *base))

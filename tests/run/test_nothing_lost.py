@@ -192,17 +192,16 @@ def test_a_refused_requeue_keeps_the_record_and_the_command_it_suggests_works(fi
 def test_two_resumes_started_together_train_once_and_the_other_is_one_line(finished_run, tmp_path):
     run = tmp_path / "run"
     subprocess.run(["cp", "-a", str(finished_run), str(run)], check=True)
-    procs = [
-        start(f"resume={run}", "trainer.max_epochs=4", "trainer.enable_progress_bar=false") for _ in "ab"
-    ]
-    results = [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+    longer = ["trainer.max_epochs=40", "data.num_images=1024", "trainer.enable_progress_bar=false"]
+    procs = [start(f"resume={run}", *longer) for _ in "ab"]  # ~2,400 steps each: they overlap
+    results = [(p.communicate(timeout=600)[1], p.returncode)[::-1] for p in procs]
     assert sorted(code for code, _ in results) == [0, 2], [e[-1500:] for _, e in results]
     (loser,) = [r for r in results if r[0] == 2]
     line = one_line(loser)
     assert f"{run} is in use by process" in line and "src.train" in line
     assert not [p.name for p in (run / "checkpoints").iterdir() if "-v" in p.name]  # no -v1 copies
     steps = [int(s.split("-step")[1][:7]) for s in os.listdir(run / "checkpoints") if "-step" in s]
-    assert sorted(steps) == [8, 16, 24, 32]
+    assert sorted(steps) == [8, 16, *range(16 + 64, 16 + 64 * 38 + 1, 64)]  # each epoch once
 
 
 def test_a_second_process_is_refused_while_one_trains_and_a_killed_ones_lock_is_taken_over(tmp_path):

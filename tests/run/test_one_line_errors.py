@@ -40,18 +40,21 @@ NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="checks what a mac
         (["trainer.devices=0"], "trainer.devices=0 is not allowed"),
         (["trainer.devices=99"], "trainer.devices=99 is not allowed"),
         (["trainer.devices=2"], "starts several processes: use trainer=ddp"),
-        (["trainer.strategy=dpp"], "trainer.strategy='dpp' is unknown (did you mean ddp?)"),
-        (["trainer.accelerator=gpux"], "trainer.accelerator='gpux' is unknown"),
+        (["trainer.strategy=dpp"], "trainer: You selected an invalid strategy name: `strategy='dpp'`"),
+        (
+            ["trainer.accelerator=gpux"],
+            "trainer: You selected an invalid accelerator name: `accelerator='gpux'`",
+        ),
         (
             ["model=dcgam"],
-            "model=dcgam is unknown: did you mean model=dcgan? (choices: biggan, cdcgan, dcgan",
+            "model=dcgam is unknown (did you mean model=dcgan?): use one of biggan, cdcgan, dcgan",
         ),
-        (["+experiment=lr_halve"], "experiment=lr_halve is unknown: did you mean experiment=lr_half?"),
+        (["+experiment=lr_halve"], "experiment=lr_halve is unknown (did you mean experiment=lr_half?)"),
         (
             ["trainer.max_epoch=3"],
-            "trainer.max_epoch is not a setting of trainer: did you mean trainer.max_epochs?",
+            "trainer.max_epoch is not a setting of trainer (did you mean trainer.max_epochs?)",
         ),
-        (["max_epochs=3"], "max_epochs is not a setting: did you mean trainer.max_epochs?"),
+        (["max_epochs=3"], "max_epochs is not a setting (did you mean trainer.max_epochs?)"),
         (["+modle=dcgan"], "modle='dcgan' is not a setting of this command (did you mean model?)"),
         (["model.latent_dim"], "Error parsing override 'model.latent_dim'"),
         (
@@ -71,8 +74,12 @@ def test_bad_input_is_one_line_and_leaves_no_folder(tmp_path, args, expected):
 @pytest.mark.parametrize(
     "args,expected",
     [
-        (["trainer=ddp"], "trainer.accelerator=gpu needs a CUDA device and this machine has none"),
-        (["trainer.accelerator=cuda"], "trainer.accelerator=cuda needs a CUDA device"),
+        (
+            ["trainer=ddp"],
+            "trainer.accelerator=gpu needs a CUDA GPU and this machine has none: use trainer.accelerator=cpu "
+            "trainer.sync_batchnorm=false",
+        ),
+        (["trainer.accelerator=cuda"], "trainer.accelerator=cuda needs a CUDA GPU"),
         (["trainer.precision=16-mixed"], "trainer.precision=16-mixed needs a CUDA GPU"),
     ],
 )
@@ -99,7 +106,9 @@ def test_a_read_only_output_folder_is_one_line(tmp_path):
         pytest.skip("cannot mount a read-only tmpfs here")
     try:
         result = run_module("src.train", *SMOKE, f"paths.log_dir={ro}")
-        assert "the file system is read-only (check the folder given, e.g. paths.log_dir)" in one_line(result)
+        assert f"cannot use {ro / 'runs'}: the file system is read-only (check the folder given)" in one_line(
+            result
+        )
     finally:
         subprocess.run(["umount", str(ro)], check=False)
 

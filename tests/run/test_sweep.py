@@ -10,7 +10,8 @@ import yaml
 
 from src.core.errors import ConfigError
 from src.metrics.registry import direction as metric_direction
-from src.run.sweep import FAILURE_FILE, failed_jobs, objective, record_failure
+from src.run.sweep import FAILURE_FILE, failed_jobs, record_failure
+from src.train import objective
 from tests.helpers import run_module
 
 

@@ -1,17 +1,12 @@
-"""Write a run's hyper-parameters to TensorBoard's HPARAMS tab and its full config to hparams.yaml.
-
-HPARAMS shows what tells runs apart: the keys this job changed on the command line (the swept ones
-first) and then the course's main knobs; its metric columns are the numbers that matter (FID/KID,
-fid_cnn, the final losses, D(x), D(G(z))). The three hparams summaries go into an event file of
-their own in the logger's folder (the public `FileWriter`); TensorBoard reads every event file of a
-folder as one run, so they sit beside the run's scalars without placeholder values on its curves.
-`hparams.yaml` (the logger's own file) gets the whole resolved config.
-"""
+"""TensorBoard's HPARAMS tab (the keys a job changed, the swept ones first, then the course's knobs; the
+registry's metric columns) in an event file of its own, and the whole config in hparams.yaml: written
+when a new run's first step starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -20,7 +15,6 @@ from torch.utils.tensorboard.summary import hparams
 from torch.utils.tensorboard.writer import FileWriter
 
 from src.metrics.registry import COLUMNS
-from src.run.naming import job_overrides, swept_keys
 
 # The course's knobs, shown after the overridden keys (when the config has them).
 KEY_HPARAMS = (
@@ -51,10 +45,8 @@ def _scalar(value: Any) -> Any:
     return value if isinstance(value, (int, float, str, bool)) else str(value)
 
 
-def run_hparams(cfg: DictConfig, overrides: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """The job's overridden keys (swept first; `overrides` defaults to this Hydra job's), then the
-    KEY_HPARAMS; values as the config resolved them."""
-    overrides = job_overrides() if overrides is None else overrides
+def run_hparams(cfg: DictConfig, overrides: list[tuple[str, str]]) -> dict[str, Any]:
+    """The job's overridden keys (swept first), then the KEY_HPARAMS; values as the config resolved them."""
     flat: dict[str, Any] = {}
     for key, text in overrides:
         if key.startswith("hydra") or key.endswith(LOCATION_SUFFIXES) or key.startswith("paths."):
@@ -88,15 +80,27 @@ def mark_differing(experiment: Any, keys: list[str]) -> None:
 
 
 @rank_zero_only
-def log_hparams(logger: TensorBoardLogger, cfg: DictConfig) -> None:
+def log_hparams(
+    logger: TensorBoardLogger, cfg: DictConfig, overrides: list[tuple[str, str]], swept: list[str]
+) -> None:
     """Declare the run's hparams and the metric columns; the columns fill from the logged scalars.
-    The keys that tell runs apart (a sweep's swept keys, else the run's overrides) come first."""
+    The keys that tell runs apart (a sweep's `swept` keys, else the run's `overrides`) come first."""
     logger.log_hyperparams(full_config(cfg))  # hparams.yaml only (no hp_metric, no summary)
-    overrides = job_overrides()
     flat = run_hparams(cfg, overrides)
     experiment, session_start, session_end = hparams(flat, {m: 0.0 for m in COLUMNS})
-    mark_differing(experiment, swept_keys() or [k for k, _ in overrides])
+    mark_differing(experiment, swept or [k for k, _ in overrides])
     writer = FileWriter(logger.log_dir, filename_suffix=".hparams")
     for summary in (experiment, session_start, session_end):
         writer.add_summary(summary)
     writer.close()
+
+
+class HParamsTable(L.Callback):
+    """`log_hparams` once a new run's first step starts (a resumed run has its table already)."""
+
+    def __init__(self, cfg: DictConfig, overrides: list[tuple[str, str]], swept: list[str]):
+        self.cfg, self.overrides, self.swept = cfg, overrides, swept
+
+    def on_train_batch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        if trainer.global_step == 0 and isinstance(trainer.logger, TensorBoardLogger):
+            log_hparams(trainer.logger, self.cfg, self.overrides, self.swept)

@@ -9,8 +9,8 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from src.callbacks.hparams import log_hparams, run_hparams
 from src.metrics.registry import COLUMNS
-from src.run.hparams import log_hparams, run_hparams
 
 CFG = {
     "seed": 3,
@@ -36,7 +36,7 @@ def test_overridden_keys_come_first_then_the_main_knobs_and_locations_are_left_o
 
 def test_hparams_metric_columns_and_hparams_yaml_land_in_the_run_folder(tmp_path):
     logger = TensorBoardLogger(save_dir=str(tmp_path), name="", version="", default_hp_metric=False)
-    log_hparams(logger, OmegaConf.create(CFG))
+    log_hparams(logger, OmegaConf.create(CFG), [], [])
     logger.save()
     accumulator = EventAccumulator(str(tmp_path))
     accumulator.Reload()
@@ -58,12 +58,11 @@ def test_hparams_metric_columns_and_hparams_yaml_land_in_the_run_folder(tmp_path
 def test_the_swept_key_is_marked_as_differing_so_tensorboard_shows_it_first(tmp_path, monkeypatch):
     import sys
 
-    from src.run import hparams as hparams_module
+    from src.run.naming import swept_keys
 
     monkeypatch.setattr(sys, "argv", ["src.train", "-m", "model.latent_dim=50,100"])
-    monkeypatch.setattr(hparams_module, "job_overrides", lambda: [("model.latent_dim", "50")])
     logger = TensorBoardLogger(save_dir=str(tmp_path), name="", version="", default_hp_metric=False)
-    log_hparams(logger, OmegaConf.create(CFG))
+    log_hparams(logger, OmegaConf.create(CFG), [("model.latent_dim", "50")], swept_keys())
     accumulator = EventAccumulator(str(tmp_path))
     accumulator.Reload()
     content = accumulator.PluginTagToContent("hparams")["_hparams_/experiment"]
