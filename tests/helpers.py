@@ -8,8 +8,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from benchmarks.data import write_pickle_layout
-from src.data.cifar10 import SPLITS
+from src.data.cifar10 import SPLITS, write_split
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "conf"
@@ -20,7 +19,7 @@ SMALL_CLASSIFIER_NET = {"_target_": "src.models.CourseCNN", "conv_widths": [4, 8
 
 def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A tiny CIFAR-10 in the official pickle layout under root/cifar-10-batches-py, written by the
-    one writer of that layout (`benchmarks/data.py: write_pickle_layout`): per_batch images in each file.
+    one writer of that layout (`src/data/cifar10.py: write_split`): per_batch images in each file.
 
     Returns the training images (uint8 [N, 3, 32, 32]) and labels, in file order.
     """
@@ -29,7 +28,7 @@ def write_cifar10(root: Path, per_batch: int = 20, seed: int = 0) -> tuple[np.nd
     for split, files in SPLITS.items():
         images = rng.integers(0, 256, size=(len(files) * per_batch, 3, 32, 32), dtype=np.uint8)
         labels = rng.integers(0, 10, size=len(files) * per_batch)
-        write_pickle_layout(root, split, images, labels)
+        write_split(root, split, images, labels)
         splits[split] = images, labels
     return splits["train"]
 

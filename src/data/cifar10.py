@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py"
 SPLITS = {"train": CIFAR10.train_list, "test": CIFAR10.test_list}
 RESOLUTION = 32
+WARNED: set[Path] = set()  # folders whose md5 mismatch this process has said already
 
 
 def read_batch(path: Path) -> tuple[np.ndarray, list[int]]:
@@ -53,6 +54,19 @@ def read_split(root: Path, split: str) -> tuple[Tensor, Tensor, list[str]]:
         images.append(data)
         labels.extend(y)
     return torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long), mismatched
+
+
+def write_split(root: Path, split: str, images: np.ndarray, labels: np.ndarray) -> Path:
+    """uint8 images [N, 3, 32, 32] and labels -> root/cifar-10-batches-py/<the split's files>, spread
+    evenly over them: CIFAR-10-shaped files without the data set (tests, the benchmark's stand-in)."""
+    folder = Path(root) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [name for name, _ in SPLITS[split]]
+    for name, part, y in zip(names, np.array_split(images, len(names)), np.array_split(labels, len(names))):
+        entry = {b"data": part.reshape(len(part), -1), b"labels": y.tolist(), b"batch_label": name.encode()}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return folder
 
 
 def remove_partial_download(archive: Path, created: list[Path]) -> None:
@@ -92,6 +106,11 @@ class CIFAR10DataModule(TensorImageDataModule):
         """Download once (rank 0 only, as Lightning calls it) when the official files are absent."""
         if not missing_files(self.root, self.split):
             return
+        if self.data_dir.name == FOLDER and not missing_files(self.data_dir, self.split):
+            raise DataError(
+                f"data.data_dir={str(self.data_dir)!r} is the {FOLDER} folder itself: use its parent folder, "
+                f"data.data_dir={str(self.data_dir.parent)!r}"
+            )
         if self.download:
             created = [p for p in (self.data_dir, *self.data_dir.parents) if not p.exists()]
             try:
@@ -116,7 +135,8 @@ class CIFAR10DataModule(TensorImageDataModule):
         self._require_files()
         images, labels, mismatched = read_split(self.root, self.split)
         self.official_files = not mismatched
-        if mismatched:
+        if mismatched and self.root not in WARNED:  # once per process, not once per sweep job
+            WARNED.add(self.root)
             log.warning(
                 "CIFAR-10 files in %s differ from the official release (md5 of %s): results are not "
                 "comparable with published numbers",

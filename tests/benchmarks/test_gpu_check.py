@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks import cli_runs, gpu_check
+from benchmarks import gpu_check
 from tests.helpers import PROJECT_ROOT
 
 SCRIPT = PROJECT_ROOT / "benchmarks" / "gpu_check.sh"
@@ -133,22 +133,22 @@ def test_a_failed_check_still_writes_its_section_marks_it_and_exits_1(tmp_path, 
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("GPU check (dry run): FAIL, ")
 
 
-def finished(tmp_path: Path, code: int | None, stderr: str) -> cli_runs.Finished:
+def finished(tmp_path: Path, code: int | None, stderr: str) -> gpu_check.Finished:
     (tmp_path / "run.err").write_text(stderr)
     (tmp_path / "run.out").write_text("")
-    return cli_runs.Finished(code, 12.0, tmp_path / "run.out", tmp_path / "run.err")
+    return gpu_check.Finished(code, 12.0, tmp_path / "run.out", tmp_path / "run.err")
 
 
 def test_a_training_run_counts_only_with_exit_0_and_finite_losses(tmp_path):
     finite = {"loss/d": 0.5, "loss/g": 2.0}
-    assert cli_runs.TrainResult(finished(tmp_path, 0, ""), 10, finite).failure is None
-    nan = cli_runs.TrainResult(finished(tmp_path, 3, "error: step 7: non-finite loss/d=nan"), 7, finite)
+    assert gpu_check.TrainResult(finished(tmp_path, 0, ""), 10, finite).failure is None
+    nan = gpu_check.TrainResult(finished(tmp_path, 3, "error: step 7: non-finite loss/d=nan"), 7, finite)
     assert nan.failure == (
         "non-finite: the run's NaN guard stopped it (exit 3): error: step 7: non-finite loss/d=nan"
     )
-    assert "exit 2" in cli_runs.TrainResult(finished(tmp_path, 2, "error: bad"), 0).failure
-    assert "time limit" in cli_runs.TrainResult(finished(tmp_path, None, ""), 5, finite).failure
-    assert "no finite" in cli_runs.TrainResult(finished(tmp_path, 0, ""), 10, {"loss/d": 0.5}).failure
+    assert "exit 2" in gpu_check.TrainResult(finished(tmp_path, 2, "error: bad"), 0).failure
+    assert "time limit" in gpu_check.TrainResult(finished(tmp_path, None, ""), 5, finite).failure
+    assert "no finite" in gpu_check.TrainResult(finished(tmp_path, 0, ""), 10, {"loss/d": 0.5}).failure
 
 
 def fake_python(tmp_path: Path) -> Path:

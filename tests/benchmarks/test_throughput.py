@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import data, throughput
-from benchmarks.fid_pass import measure_fid_pass
+from benchmarks import throughput
 from benchmarks.plain_loop import CIFAR10Pickles, example_transform, make_loader
 from src.data import CIFAR10DataModule
 from src.metrics import network as network_module
@@ -136,7 +135,7 @@ def test_bad_input_is_one_line_naming_the_value(args, named, capsys):
 
 def test_plain_loop_dataset_reads_the_official_pickle_layout(tmp_path):
     images, labels = write_cifar10(tmp_path, per_batch=20)
-    dataset = CIFAR10Pickles(tmp_path / data.FOLDER)
+    dataset = CIFAR10Pickles(tmp_path / throughput.FOLDER)
     assert len(dataset) == 100
     for index in (0, 57, 99):  # first file, a middle one, the last
         image, label = dataset[index]
@@ -146,13 +145,13 @@ def test_plain_loop_dataset_reads_the_official_pickle_layout(tmp_path):
         )  # channel-major rows -> HWC
         assert label == labels[index]
 
-    transformed = CIFAR10Pickles(tmp_path / data.FOLDER, example_transform())
+    transformed = CIFAR10Pickles(tmp_path / throughput.FOLDER, example_transform())
     for index in (0, 57, 99):
         tensor, _ = transformed[index]
         expected = torch.from_numpy(images[index]).float() / 127.5 - 1  # ToTensor + Normalize(0.5, 0.5)
         assert tensor.shape == (3, 32, 32) and torch.allclose(tensor, expected, atol=1e-6)
 
-    loader = make_loader(tmp_path / data.FOLDER, batch_size=32, workers=0)
+    loader = make_loader(tmp_path / throughput.FOLDER, batch_size=32, workers=0)
     assert len(loader) == 100 // 32  # the incomplete last batch is dropped
     batch, batch_labels = next(iter(loader))
     assert batch.shape == (32, 3, 32, 32) and batch.dtype == torch.float32 and batch_labels.shape == (32,)
@@ -160,15 +159,15 @@ def test_plain_loop_dataset_reads_the_official_pickle_layout(tmp_path):
 
 def test_benchmark_uses_cifar10_when_present_and_a_stand_in_both_loops_read_otherwise(tmp_path):
     write_cifar10(tmp_path / "real", per_batch=20)
-    folder, line, count = data.prepare(tmp_path / "real", tmp_path / "scratch", tiny=False)
+    folder, line, count = throughput.prepare_data(tmp_path / "real", tmp_path / "scratch", tiny=False)
     assert folder == tmp_path / "real" and count == 100 and "CIFAR-10" in line
 
-    folder, line, count = data.prepare(tmp_path / "empty", tmp_path / "scratch", tiny=True)
-    assert folder == tmp_path / "scratch" and count == data.TINY_IMAGES and "synthetic" in line
-    plain = CIFAR10Pickles(folder / data.FOLDER)
+    folder, line, count = throughput.prepare_data(tmp_path / "empty", tmp_path / "scratch", tiny=True)
+    assert folder == tmp_path / "scratch" and count == throughput.TINY_IMAGES and "synthetic" in line
+    plain = CIFAR10Pickles(folder / throughput.FOLDER)
     framework = CIFAR10DataModule(data_dir=str(folder), download=False)
     framework.setup("fit")
-    assert len(plain) == len(framework.images) == data.TINY_IMAGES
+    assert len(plain) == len(framework.images) == throughput.TINY_IMAGES
     assert np.array_equal(plain.data, framework.images.permute(0, 2, 3, 1).numpy())  # the same pixels
 
 
@@ -176,7 +175,7 @@ def test_benchmark_uses_cifar10_when_present_and_a_stand_in_both_loops_read_othe
 def test_fid_feature_pass_is_measured_or_says_why_not(tmp_path, monkeypatch):
 
     monkeypatch.setenv("GANLAB_INCEPTION_WEIGHTS", str(write_tiny_feature_network(tmp_path / "tiny.pt")))
-    table = measure_fid_pass(torch.device("cpu"), 8)
+    table = throughput.measure_fid_pass(torch.device("cpu"), 8)
     row = table.strip().splitlines()[-1].split("|")
     assert "FID feature pass (torchscript:tiny.pt" in table
     assert int(row[1]) == 8 and float(row[3].replace(",", "")) > 0
@@ -184,4 +183,6 @@ def test_fid_feature_pass_is_measured_or_says_why_not(tmp_path, monkeypatch):
     monkeypatch.delenv("GANLAB_INCEPTION_WEIGHTS")
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     monkeypatch.setattr(network_module, "fid_helper_candidates", lambda cache: [tmp_path / "none.pt"])
-    assert measure_fid_pass(torch.device("cpu"), 8).startswith("FID feature pass: not measured (no Inception")
+    assert throughput.measure_fid_pass(torch.device("cpu"), 8).startswith(
+        "FID feature pass: not measured (no Inception"
+    )

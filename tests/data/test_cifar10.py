@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.data import write_pickle_layout
 from src.core.errors import DataError
 from src.data import CIFAR10DataModule
 from src.data import cifar10 as cifar10_module
-from src.data.cifar10 import FOLDER, SPLITS
+from src.data.cifar10 import FOLDER, SPLITS, write_split
 from tests.helpers import write_cifar10
 
 
@@ -26,7 +25,7 @@ def first_batch(dm):
 
 def test_the_layout_writer_spreads_a_split_over_its_official_files(tmp_path):
     images = np.arange(7 * 3 * 32 * 32, dtype=np.int64).astype(np.uint8).reshape(7, 3, 32, 32)
-    folder = write_pickle_layout(tmp_path, "train", images, np.arange(7) % 10)
+    folder = write_split(tmp_path, "train", images, np.arange(7) % 10)
     assert folder == tmp_path / FOLDER
     assert sorted(p.name for p in folder.iterdir()) == sorted(name for name, _ in SPLITS["train"])
     with open(folder / "data_batch_1", "rb") as f:
@@ -112,3 +111,14 @@ def test_cifar10_fraction_is_a_fixed_subset_whatever_the_training_seed(tmp_path)
     assert len(subsets[0]) == sum(round(0.2 * int(c)) for c in counts if c > 0)
     full = torch.from_numpy(images)
     assert all((full == img).flatten(1).all(1).any() for img in subsets[0])  # real images, not copies
+
+
+def test_a_data_dir_that_is_the_cifar_folder_itself_says_use_its_parent(tmp_path):
+    write_cifar10(tmp_path)
+    inner = tmp_path / "cifar-10-batches-py"
+    with pytest.raises(DataError) as err:
+        CIFAR10DataModule(data_dir=str(inner), download=True).prepare_data()  # no download attempted
+    assert str(err.value) == (
+        f"data.data_dir={str(inner)!r} is the cifar-10-batches-py folder itself: use its parent folder, "
+        f"data.data_dir={str(tmp_path)!r}"
+    )
