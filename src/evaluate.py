@@ -88,9 +88,7 @@ def evaluate(cfg: DictConfig) -> dict:
         log.warning(
             "%s is not valid JSON (%s): it is left as it was; the scores go to scores.json", out_path, earlier
         )
-    network = load_feature_network(
-        cfg.metrics.weights_path, cfg.metrics.cache_dir, cfg.metrics.allow_download
-    )
+    network = load_feature_network(**cfg.metrics)
     network = network.to(device).eval()
     cache_dir = cfg.metrics.cache_dir or default_cache_dir()
     train, train_name = load_split(cfg, "train", cfg.n_real, "n_real")

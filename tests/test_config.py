@@ -216,7 +216,7 @@ BAD = [
         "callbacks.fid.kid.subset_size=10000 is not allowed: use a whole",
     ),
     ("ckpt_path=/no/such.ckpt", "ckpt_path='/no/such.ckpt' is missing"),
-    ("callbacks.fid.prdc_k=0", "callbacks.fid.prdc_k=0 is not allowed: use a whole number in 1..9999"),
+    ("callbacks.fid.prdc_k=0", "callbacks.fid.prdc_k=0 is not allowed: use a whole number in 1..1999"),
     ("callbacks.fid.prdc_k=10000", "callbacks.fid.prdc_k=10000 is not allowed"),
 ]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ from src.generative.module import GenerativeModule
 from src.metrics.features import generator_features
 from src.metrics.network import FeatureNetwork, MissingWeightsError, default_cache_dir, load_feature_network
 from src.metrics.prdc import DEFAULT_K, PRDC_NAMES
-from src.metrics.reference import ReferenceStats, reference_stats
+from src.metrics.progress import format_duration
+from src.metrics.reference import ReferenceStats, cached_at, reference_stats
 from src.metrics.registry import score
 from src.metrics.scores import check_prdc_k, check_sample_counts, real_images, scores
 
@@ -41,11 +43,7 @@ log = logging.getLogger(__name__)
 KID = {"subsets": 100, "subset_size": 1000}  # Binkowski et al.'s protocol
 WEIGHTS = {"weights_path": None, "cache_dir": None, "allow_download": True}  # conf/metrics/default.yaml
 
-OFF_MESSAGE = (
-    "FID during training is off: no GPU here, and the Inception pass runs at a few images/s on a CPU. "
-    "Turn it on with callbacks=fid_small (a small protocol, at the end only: minutes on a CPU; see "
-    "conf/callbacks/fid_small.yaml) or callbacks.fid.enabled=true (the full protocol)"
-)
+PROBE_IMAGES = 8  # real images timed through the network to say, before training, what FID will cost
 
 
 class FIDCallback(L.Callback):
@@ -91,14 +89,10 @@ class FIDCallback(L.Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if not self.enabled:
-            if trainer.is_global_zero:
-                log.info(OFF_MESSAGE)
             return
         if self.network is None:  # missing weights fail here, before training starts
             try:
-                self.network = load_feature_network(
-                    self.weights["weights_path"], str(self.cache_dir), self.weights["allow_download"]
-                )
+                self.network = load_feature_network(**{**self.weights, "cache_dir": str(self.cache_dir)})
             except MissingWeightsError as err:
                 raise MissingWeightsError(f"{err}; or train without FID: callbacks=no_metrics") from None
 
@@ -110,6 +104,8 @@ class FIDCallback(L.Callback):
         images = real_images(datamodule.images, self.n_real, "callbacks.fid.n_real", datamodule.describe())
         check_prdc_k(self.prdc_k, len(images), self.n_samples, "callbacks.fid.prdc_k")  # the data's size
         name = datamodule.describe()
+        if trainer.is_global_zero:
+            self.say_cost(trainer, images, name, pl_module.device)
 
         def compute() -> ReferenceStats:
             return reference_stats(
@@ -127,6 +123,23 @@ class FIDCallback(L.Callback):
         trainer.strategy.barrier()
         if not trainer.is_global_zero:
             self.reference = compute()  # reads the cache that rank 0 wrote
+
+    def say_cost(self, trainer: L.Trainer, images: Tensor, name: str, device: torch.device) -> None:
+        """One line before training: how many images the FID passes take, and how long at the speed
+        this machine runs the network (timed on a few images now)."""
+        started = time.perf_counter()
+        self.network(images[:PROBE_IMAGES].to(device))
+        rate = min(PROBE_IMAGES, len(images)) / (time.perf_counter() - started)
+        epochs, every = trainer.max_epochs, self.every_n_epochs
+        scores = (epochs // every if every and epochs and epochs > 0 else 0) + 1
+        generated = scores * self.n_samples * (2 if self.raw and trainer.lightning_module.has_ema else 1)
+        real = 0 if cached_at(self.network, images, name, self.cache_dir)[1].is_file() else len(images)
+        log.info(
+            "FID of %s samples %s: %s images through the Inception network (%s of them real, then cached), "
+            "about %s at %.1f images/s here (callbacks=no_metrics turns it off)",
+            f"{self.n_samples:,}", f"every {every} epochs and at the end" if every else "at the end",
+            f"{generated + real:,}", f"{real:,}", format_duration((generated + real) / rate), rate,
+        )  # fmt: skip
 
     def _generated_features(self, trainer: L.Trainer, pl_module: GenerativeModule, ema: bool) -> Tensor:
         """Each rank scores its own slice of the sample indices; together they are the n_samples of

@@ -51,6 +51,19 @@ def cache_key(protocol: dict) -> str:
     return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def cached_at(
+    network: FeatureNetwork, images: Tensor, dataset: str, cache_dir: str | Path
+) -> tuple[dict, Path]:
+    """The protocol of these reference statistics, and the file they are (or will be) cached in."""
+    protocol = {
+        "dataset": dataset,
+        "n_real": len(images),
+        "data_sha256": data_checksum(images),
+        **network.describe(),
+    }
+    return protocol, Path(cache_dir) / "fid_stats" / f"{cache_key(protocol)}.pt"
+
+
 def reference_stats(
     network: FeatureNetwork,
     images: Tensor,
@@ -62,13 +75,7 @@ def reference_stats(
     progress: bool = True,
 ) -> ReferenceStats:
     """Statistics of uint8 `images` under `network`, from the cache when it holds them."""
-    protocol = {
-        "dataset": dataset,
-        "n_real": len(images),
-        "data_sha256": data_checksum(images),
-        **network.describe(),
-    }
-    path = Path(cache_dir) / "fid_stats" / f"{cache_key(protocol)}.pt"
+    protocol, path = cached_at(network, images, dataset, cache_dir)
     if path.is_file():
         saved = torch.load(path, weights_only=True)
         return ReferenceStats(saved["mu"], saved["sigma"], saved["kid_features"], protocol, from_cache=True)

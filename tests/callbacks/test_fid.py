@@ -50,19 +50,31 @@ def test_precision_recall_density_coverage_are_logged_beside_fid_from_the_same_f
     assert {n: callback.history[-1][f"metrics/{n}"] for n in expected} == pytest.approx(expected)
 
 
-def test_fid_is_off_by_default_without_a_gpu_and_one_line_says_how_to_turn_it_on(tmp_path, caplog):
-    from src.callbacks.fid import OFF_MESSAGE
+def test_every_default_run_ends_with_an_fid_sized_for_its_device_and_says_its_cost_first(tmp_path, caplog):
+    """On a CPU: FID-2k against 2,000 training images, at the end only; on a GPU: FID-10k every 5 epochs.
+    Before training, one line says how many images the passes take and how long here."""
     from src.train import fit
     from tests.conftest import compose_into
+    from tests.helpers import write_tiny_feature_network
 
-    cfg = compose_into(tmp_path / "run", "+experiment=smoke", "callbacks=default", "trainer.max_steps=2")
-    assert cfg.callbacks.fid.enabled is False  # trainer=cpu: the Inception pass would dominate the run
+    cpu, gpu = (compose_into(None, f"trainer={t}").callbacks.fid for t in ("cpu", "gpu"))
+    assert (cpu.enabled, cpu.n_samples, cpu.n_real, cpu.every_n_epochs) == (True, 2000, 2000, None)
+    assert (gpu.enabled, gpu.n_samples, gpu.n_real, gpu.every_n_epochs) == (True, 10000, None, 5)
+    weights = write_tiny_feature_network(tmp_path / "tiny.pt")
+    small = ["callbacks.fid.n_samples=32", "callbacks.fid.n_real=64", "callbacks.fid.kid.subset_size=16"]
+    where = [f"metrics.weights_path={weights}", f"metrics.cache_dir={tmp_path / 'cache'}"]
+    cfg = compose_into(tmp_path / "run", "+experiment=smoke", "callbacks=default", *small, *where)
     with caplog.at_level("INFO", logger="src.callbacks.fid"):
         trainer = fit(cfg)
-    assert [r.getMessage() for r in caplog.records if r.name == "src.callbacks.fid"] == [OFF_MESSAGE]
-    assert "callbacks=fid_small" in OFF_MESSAGE
-    assert "metrics/fid" not in trainer.callback_metrics
-    assert not (tmp_path / "run" / "checkpoints" / "best.ckpt").exists()
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("FID of")]
+    assert line.startswith(
+        "FID of 32 samples at the end: 96 images through the Inception network (64 of them"
+    )
+    assert "images/s here (callbacks=no_metrics turns it off)" in line
+    assert (
+        "metrics/fid" in trainer.callback_metrics
+        and (tmp_path / "run" / "checkpoints" / "best.ckpt").exists()
+    )
 
 
 def test_the_end_of_training_fid_leaves_a_best_checkpoint(tmp_path, fid_run):

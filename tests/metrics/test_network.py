@@ -13,6 +13,7 @@ from src.metrics.network import (
     MissingWeightsError,
     TorchScriptPool3,
     load_feature_network,
+    reference_resize,
     resize_like_tf1,
 )
 from tests.helpers import write_tiny_feature_network
@@ -165,3 +166,16 @@ def test_local_fid_helper_weights_come_before_any_download(monkeypatch, cached_f
     monkeypatch.setattr(network_module, "FID_HELPER_SHA256", network_module.sha256_of(str(tiny_weights)))
     _no_download(monkeypatch)
     assert isinstance(load_feature_network(cache_dir=str(cache), allow_download=True), TorchScriptPool3)
+
+
+def test_the_fast_pass_gives_the_plain_passs_features(tiny_weights):
+    """Matrix-product resize, chunks of 8 in channels_last: the features of torch-fidelity's resize and
+    whole NCHW batches, to float32 rounding (FID moves by far less than 1e-3)."""
+    images = torch.randint(
+        0, 256, (20, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
+    assert (resize_like_tf1(images) - reference_resize(images)).abs().max() < 1e-3  # of 255
+    fast, plain = TorchScriptPool3(tiny_weights), TorchScriptPool3(tiny_weights, cpu_chunk=None)
+    assert fast.cpu_chunk == 8
+    a, b = fast(images)[0], plain(images)[0]
+    assert a.shape == b.shape == (20, 16) and torch.allclose(a, b, rtol=1e-5, atol=1e-6)
