@@ -26,6 +26,7 @@ from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.callbacks.hparams import HParamsTable
+from src.callbacks.progress import EpochProgressBar
 from src.callbacks.run_start import TrainingStarts
 from src.core import signals
 from src.core.errors import ConfigError, user_error
@@ -46,7 +47,7 @@ def build_trainer(cfg: DictConfig, *extra: L.Callback) -> L.Trainer:
     job, Lightning's SLURM environment runs without its own requeue handler: stop and pre-emption
     signals have one owner, LastCheckpoint (src/callbacks/checkpoints.py says why)."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks += extra
+    callbacks += [*extra, *([EpochProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else [])]
     plugins = [instantiate(p) for p in cfg.trainer.get("plugins") or []]
     if SLURMEnvironment.detect():
         plugins.append(SLURMEnvironment(auto_requeue=False))
@@ -95,6 +96,15 @@ def build(cfg: DictConfig, attempt: Attempt | None = None) -> Run:
     return Run(datamodule, model, build_trainer(cfg, *extra), ckpt_path)
 
 
+def parameter_counts(model: L.LightningModule) -> str:
+    """`generator: DCGANGenerator 3.58M parameters, ...`: the model in one line (Lightning's summary
+    table, off in conf/trainer/default.yaml, adds an all-zero FLOPs column)."""
+    nets = [(n, m, sum(p.numel() for p in m.parameters())) for n, m in model.named_children()]
+    return ", ".join(
+        f"{n}: {type(m).__name__} {count / 1e6:.2f}M parameters" for n, m, count in nets if count
+    )
+
+
 def fit(cfg: DictConfig) -> L.Trainer:
     """Fit the run `cfg` describes; returns the Trainer (its state holds the final step).
 
@@ -113,7 +123,7 @@ def fit_attempt(cfg: DictConfig, attempt: Attempt) -> L.Trainer:
     while True:
         datamodule, model, trainer, ckpt_path = build(cfg, attempt)
         datamodule.prepare_data()  # a missing or empty data set fails here, before any training
-        log.info("run folder: %s", cfg.paths.output_dir)
+        log.info("run folder: %s; %s", cfg.paths.output_dir, parameter_counts(model))
         signals.install()  # from here a stop signal is honoured at a safe point, with a checkpoint
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

@@ -72,6 +72,7 @@ class GAN(GenerativeModule):
         non_negative(gp_weight, "model.gp_weight", zero_means="no penalty")
         boolean(d_spectral_norm, "model.d_spectral_norm")
         self.ema_settings = check_ema(ema)
+        self.ema_norm_samples = int((ema or {}).get("norm_samples", 0))
         self.speed = check_speed(speed)
         self.loss = get_loss(loss)
         self.augment = DiffAugment(diffaugment)
@@ -153,12 +154,9 @@ class GAN(GenerativeModule):
         self.nonfinite.update(**{"loss/d": loss_d, "loss/g": loss_g})
         if log_now:
             self.nonfinite.check()  # the losses are copied to the host for the logger anyway
-            shown = {
-                "loss/d": loss_d,
-                "loss/g": loss_g,
-                **self.loss.readout(d_real.detach(), d_fake.detach()),
-            }
+            shown = {"loss/d": loss_d, "loss/g": loss_g}  # on the progress bar too
             more = {
+                **self.loss.readout(d_real.detach(), d_fake.detach()),
                 "loss/g_over_d": loss_g / loss_d,
                 "grad_norm/g": grad_norm(self.generator),  # G's step's gradients ...
                 "grad_norm/d": grad_norm(self.discriminator),  # ... and D's last step's

@@ -22,8 +22,8 @@ KNOWN_WARNINGS = (
 )
 
 
-def dropping(prefix: str) -> logging.Filter:
-    """A log filter dropping the records whose message starts with `prefix`."""
+def dropping(*prefix: str) -> logging.Filter:
+    """A log filter dropping the records whose message starts with one of `prefix`."""
     drop = logging.Filter()
     drop.filter = lambda record: not str(record.msg).startswith(prefix)  # type: ignore[method-assign]
     return drop
@@ -32,8 +32,9 @@ def dropping(prefix: str) -> logging.Filter:
 def quiet_known_messages() -> None:
     for message, category, module in KNOWN_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category, module=module)
-    # Lightning's advert for its cloud logger, printed by every Trainer
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(dropping("💡 Tip: For seamless"))
+    # Lightning's advert for its cloud logger and its accelerators' roll call, printed by every Trainer
+    lightning_says = dropping("💡 Tip: For seamless", "GPU available:", "TPU available:", "HPU available:")
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(lightning_says)
     if not torch.cuda.is_available():
         # torch.compile's C++ build on a CPU-only machine: CUDA is simply not there
         logging.getLogger("torch.utils.cpp_extension").addFilter(dropping("No CUDA runtime is found"))
