@@ -21,10 +21,12 @@ from torch import Tensor, nn
 
 from src.core.errors import ConfigError
 from src.generative.checkpoint import record_module_class
+from src.generative.ema import measure_norms_
 from src.generative.noise import index_normal, index_randint
 from src.generative.nonfinite import NonFiniteError, NonFiniteTracker, first_nonfinite_parameter
 
 SAMPLER_KEYS = ("sampler", "steps", "eta")  # options commands may give `sampler_options` (null: omitted)
+NORM_SEED, NORM_BATCH = 7919, 256  # the codes the EMA net's BatchNorm statistics are measured on
 
 
 class GenerativeModule(L.LightningModule):
@@ -35,6 +37,7 @@ class GenerativeModule(L.LightningModule):
     samples), `ema_net` (its weight average, or None) and `decode`."""
 
     num_classes: int = 0
+    ema_norm_samples = 0  # > 0: the EMA net's BatchNorm statistics are measured on its own (ema.py)
     kind = "generative model's (GAN or DDPM)"
     checkpoint_use = "python -m src.generate or src.evaluate (ckpt_path=...), or resume=<its run folder>"
     code_shape: tuple[int, ...]
@@ -44,6 +47,7 @@ class GenerativeModule(L.LightningModule):
     def __init__(self) -> None:
         super().__init__()
         self.nonfinite = NonFiniteTracker()  # NaN/Inf losses, flagged on the device (no per-step sync)
+        self._norms_measured_at: int | None = None  # the step the EMA net's statistics are of
 
     def decode(self, net: nn.Module, z: Tensor, labels: Tensor | None, seed: int, start: int, **options: Any):
         """Images of codes z (on the device) by `net`; `seed`/`start` number the samples (per-step noise)."""
@@ -83,6 +87,20 @@ class GenerativeModule(L.LightningModule):
         """The weight average when asked for and kept, else the trained net."""
         return self.ema_net if ema and self.ema_net is not None else self.raw_net
 
+    def measure_ema_norms(self) -> None:
+        """The EMA net's BatchNorm statistics, measured on its own activations for `ema_norm_samples`
+        fixed codes (once per training step: the average moves every step)."""
+        if self.ema_norm_samples and self._norms_measured_at != self.global_step:
+
+            def forward(start: int, count: int) -> object:
+                z = self.latent_codes(count, NORM_SEED, start)
+                return self.decode(
+                    self.ema_net, z, self.labels_for(None, count, NORM_SEED, start), NORM_SEED, start
+                )
+
+            measure_norms_(self.ema_net, forward, self.ema_norm_samples, NORM_BATCH)
+            self._norms_measured_at = self.global_step
+
     def latent_codes(self, n: int, seed: int = 0, start: int = 0) -> Tensor:
         """The codes of samples start .. start + n - 1 for `seed`, on the module's device."""
         return index_normal(seed, start, n, self.code_shape).to(self.device)
@@ -115,6 +133,8 @@ class GenerativeModule(L.LightningModule):
         mode is restored afterwards. `labels` as in `sample`."""
         labels = self.labels_for(labels, z.shape[0], seed, start)
         net = self.sampling_net(ema)
+        if net is self.ema_net and eval_mode:
+            self.measure_ema_norms()
         was_training = net.training
         net.train(not eval_mode)
         try:

@@ -68,3 +68,35 @@ def test_ema_off_and_bad_values():
     ):
         with pytest.raises(ConfigError, match=named):
             tiny(**kwargs)
+
+
+def test_the_ema_net_samples_with_batchnorm_statistics_of_its_own_activations():
+    """Copied from the raw net, the running statistics describe another net's activations; with
+    `norm_samples` the EMA net measures its own (on fixed codes, without touching the global random
+    stream), once per step, before it samples in eval mode."""
+    torch.manual_seed(0)
+    tiny = {"_target_": "src.models.DCGANGenerator", "base_width": 4}
+    model = GAN(tiny, {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}, latent_dim=8,
+                ema={"kimg": 10.0, "rampup": None, "norm_samples": 64})  # fmt: skip
+    with torch.no_grad():
+        for p in model.generator_ema.parameters():
+            p.add_(0.5 * torch.randn_like(p))  # the average differs from G ...
+    update_ema_(model.generator_ema, model.generator, decay=1.0)  # ... and holds G's statistics
+    bn = next(m for m in model.generator_ema.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    copied = bn.running_mean.clone()
+    inputs = []
+    bn.register_forward_pre_hook(lambda m, args: inputs.append(args[0].detach()))
+    state = torch.get_rng_state()
+    model.sample(8, seed=3)  # eval mode, EMA net: measures first
+    assert torch.equal(torch.get_rng_state(), state)  # the training stream is untouched
+    measured = torch.cat(inputs[:-1])  # the 64 fixed codes' activations (the last call: the sample itself)
+    assert len(measured) == 64 and not torch.allclose(bn.running_mean, copied)
+    assert torch.allclose(bn.running_mean, measured.mean((0, 2, 3)), atol=1e-5)
+    assert torch.allclose(bn.running_var, measured.var((0, 2, 3), unbiased=True), atol=1e-4)
+    inputs.clear()
+    model.sample(8, seed=4)
+    assert len(inputs) == 1  # measured once for this step: the next sample only samples
+    off = GAN(tiny, {"_target_": "src.models.DCGANDiscriminator", "base_width": 4}, latent_dim=8)
+    before = [b.clone() for b in off.generator_ema.buffers()]
+    off.sample(8)
+    assert all(torch.equal(a, b) for a, b in zip(before, off.generator_ema.buffers()))  # norm_samples 0
