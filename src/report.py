@@ -35,6 +35,7 @@ from src.run.sweep import FAILURE_FILE, PLAN_FILE, failed_jobs, planned_jobs
 
 JOB_COLUMN = "job"
 STATUS_COLUMN = "status"
+DIR_COLUMN = "_dir"  # the job's folder: not a column of the table
 
 
 def read_overrides(job_dir: Path) -> dict[str, str]:
@@ -130,7 +131,15 @@ def collect(sweep_dir: Path) -> list[dict[str, object]]:
         scalars = {tag: event.value for tag, event in events.items()}
         last_step = max((event.step for event in events.values()), default=None)
         status = job_status(job, failures.get(job), bool(scalars), last_step)
-        rows.append({JOB_COLUMN: job_number[job], STATUS_COLUMN: status, **read_overrides(job), **scalars})
+        rows.append(
+            {
+                JOB_COLUMN: job_number[job],
+                STATUS_COLUMN: status,
+                **read_overrides(job),
+                **scalars,
+                DIR_COLUMN: job,
+            }
+        )
     started = set(job_number.values())
     for number, overrides in plan.items():
         if number not in started:
@@ -148,7 +157,7 @@ def columns(rows: list[dict[str, object]]) -> list[str]:
     """All keys of all rows, in first-seen order."""
     seen: dict[str, None] = {}
     for row in rows:
-        seen.update(dict.fromkeys(row))
+        seen.update(dict.fromkeys(k for k in row if k != DIR_COLUMN))
     return list(seen)
 
 
@@ -203,8 +212,40 @@ def plot(rows: list[dict[str, object]], metric: str, params: list[str], path: Pa
     plt.close(fig)
 
 
+def last_grid(job_dir: Path) -> Path | None:
+    """The job's last sample grid: its end-of-training one, else its latest epoch's."""
+    grids = sorted((job_dir / "samples").glob("final_step_*.png")) or sorted(
+        (job_dir / "samples").glob("epoch_*.png")
+    )
+    return grids[-1] if grids else None
+
+
+def plot_grids(rows: list[dict[str, object]], metric: str, params: list[str], path: Path) -> None:
+    """Every job's last sample grid side by side, titled with its swept values and `metric`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [(r, last_grid(r[DIR_COLUMN])) for r in rows if DIR_COLUMN in r]
+    shown = [(r, grid) for r, grid in shown if grid is not None]
+    if not shown:
+        return
+    fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.0), squeeze=False)
+    for ax, (row, grid) in zip(axes[0], shown):
+        ax.imshow(plt.imread(grid))
+        ax.set_axis_off()
+        swept = ", ".join(str(row.get(p, "")) for p in params) or f"job {row[JOB_COLUMN]}"
+        value = f"\n{metric.split('/')[-1]} {row[metric]:.1f}" if isinstance(row.get(metric), float) else ""
+        ax.set_title(f"{swept}{value}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def report(sweep_dir: Path, metric: str | None = None) -> tuple[list[dict[str, object]], str]:
-    """Write report.csv, report.md and report_<metric>.png into sweep_dir; return the rows and the table."""
+    """Write report.csv, report.md, report_<metric>.png and report_grids.png (every job's last sample
+    grid) into sweep_dir; return the rows and the table."""
     rows = collect(sweep_dir)
     metrics = {tag for row in rows for tag, v in row.items() if isinstance(v, float)}
     if metric is not None and metric not in metrics and metrics:
@@ -216,11 +257,12 @@ def report(sweep_dir: Path, metric: str | None = None) -> tuple[list[dict[str, o
     fixed = [k for k in columns(rows) if k not in (JOB_COLUMN, STATUS_COLUMN, *metrics, *params)]
     keys = [JOB_COLUMN, STATUS_COLUMN, *params, *fixed, *sorted(metrics)]
     table = to_markdown(rows, keys)
-    write_csv(rows, keys, sweep_dir / "report.csv")
+    write_csv([{k: r.get(k) for k in keys} for r in rows], keys, sweep_dir / "report.csv")
     (sweep_dir / "report.md").write_text(table)
     if metric in metrics:  # a sweep whose jobs all failed has a table of them and no plot
         plot(rows, metric, params, sweep_dir / f"report_{metric.replace('/', '_')}.png")
-    return rows, table
+    plot_grids(rows, metric, params, sweep_dir / "report_grids.png")
+    return [{k: v for k, v in r.items() if k != DIR_COLUMN} for r in rows], table
 
 
 def main(argv: list[str] | None = None) -> None:

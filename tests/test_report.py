@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from src.core.errors import GanlabError
@@ -203,3 +204,16 @@ def test_a_sweep_stopped_by_a_signal_reports_the_stopped_job_and_the_ones_not_st
     assert [r["status"].split(" at step")[0] for r in rows] == ["stopped", "not started", "not started"]
     assert rows[0]["status"].endswith(" of 384")  # 2048 images / batch 16 = 128 steps, 3 epochs
     assert [r["model.latent_dim"] for r in rows] == ["8", "16", "32"]
+
+
+def test_every_jobs_last_sample_grid_is_shown_side_by_side(sweep):
+    from torchvision.utils import save_image
+
+    for job, shade in (("0_model=mlp_gan", 0.2), ("1_model=dcgan", 0.8)):
+        (sweep / job / "samples").mkdir()
+        save_image(torch.full((3, 20, 20), shade), sweep / job / "samples" / "epoch_0000.png")
+        save_image(torch.full((3, 20, 20), shade), sweep / job / "samples" / "final_step_0000100.png")
+    rows, _ = report(sweep)
+    assert all("_dir" not in r for r in rows)  # the folder is not a column
+    png = sweep / "report_grids.png"
+    assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
