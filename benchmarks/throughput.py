@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py [--device cuda|cpu] [--batch-sizes 64,128,...] [--steps N] [--warmup N]
         [--repeats N] [--data-dir data] [--workers 2] [--tiny] [--precisions 32,bf16-mixed]
-        [--architectures dcgan,sngan_resnet,biggan] [--fid-images N]
+        [--architectures dcgan,sngan_resnet,biggan] [--fid-images N] [--fid-only]
 
 Rows: the plain PyTorch loop (the fp32 reference, benchmarks/plain_loop.py), then ganlab's default config
 and `+perf=fast` through src.train.fit, once per --precisions value. Every row gets the same device, batch
@@ -46,6 +46,7 @@ from benchmarks import plain_loop
 from src.core.device import sync_device
 from src.core.errors import GanlabError, exit_with_error
 from src.data.cifar10 import FOLDER, missing_files, read_split, write_split
+from src.metrics.distances import frechet_distance, mean_and_covariance
 from src.metrics.features import image_features
 from src.metrics.network import MissingWeightsError, load_feature_network
 from src.run.config_checks import PRECISIONS
@@ -56,7 +57,7 @@ from src.train import fit
 ROOT = Path(__file__).resolve().parents[1]
 # a GPU step takes milliseconds: more steps for a stable number, and a warm-up that covers torch.compile
 DEFAULT_STEPS, DEFAULT_WARMUP = {"cuda": 200, "cpu": 30}, {"cuda": 20, "cpu": 5}
-DEFAULT_FID_IMAGES = {"cuda": 10_000, "cpu": 100}  # CPU: about 4 images/s, so 100 take ~25 s
+DEFAULT_FID_IMAGES = {"cuda": 10_000, "cpu": 200}  # CPU: each pass ~10 images/s, so ~1 min for both
 TINY_STEPS, TINY_WARMUP = 4, 2
 SYNTHETIC_IMAGES, TINY_IMAGES = 50_000, 320  # the stand-in: as many images as CIFAR-10's training split
 DATA_DIR_VARIABLE = "GANLAB_DATA_DIR"  # where training reads CIFAR-10 from too (conf/paths/default.yaml)
@@ -261,29 +262,56 @@ def measure_architectures(args: argparse.Namespace) -> str:
     return table(f"### architectures, batch size {batch_size}", ARCHITECTURES_HEAD, body)
 
 
-def measure_fid_pass(device: torch.device, n_images: int, weights_path: str | None = None) -> str:
-    """Markdown: images/s of the FID feature pass (uint8 -> TF1 resize to 299 -> Inception pool3), which
-    dominates every FID evaluation, or a line saying why it was not run. `weights_path`: as
-    `metrics.weights_path` (None: wherever training finds them, never downloaded)."""
-    try:
-        network = load_feature_network(weights_path, allow_download=False).to(device).eval()
-    except MissingWeightsError as err:
-        return f"FID feature pass: not measured ({err})"
+def fid_pass_images(n_images: int, data_dir: Path | None) -> tuple[torch.Tensor, str]:
+    """The first `n_images` CIFAR-10 training images when `data_dir` holds them, else random pixels."""
+    if data_dir is not None and not missing_files(data_dir / FOLDER, "train"):
+        return read_split(data_dir / FOLDER, "train")[0][:n_images], "the first CIFAR-10 training images"
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (n_images, 3, 32, 32), dtype=torch.uint8, generator=generator)
-    batch = min(FID_BATCH, n_images)
-    image_features(network, images[:batch], batch, device)  # warm-up: kernels, allocator
-    sync_device(device)
-    start = time.perf_counter()
-    image_features(network, images, batch, device)
-    sync_device(device)
-    seconds = time.perf_counter() - start
-    rate, weights = n_images / seconds, network.weights_id[:19]
-    title = f"FID feature pass ({network.name}, weights {weights}..., TF1 resize to 299, batch {batch}):"
-    head = "| images | seconds | images/s | 50,000 images would take |\n|---:|---:|---:|---:|"
-    return table(
-        title, head, [[f"{n_images:,}", f"{seconds:.1f}", number(rate), f"{50_000 / rate / 60:,.1f} min"]]
+    return images, "random pixels"
+
+
+def measure_fid_pass(
+    device: torch.device, n_images: int, weights_path: str | None = None, data_dir: Path | None = None
+) -> str:
+    """Markdown: images/s of the FID feature pass (uint8 -> TF1 resize to 299 -> Inception pool3), which
+    dominates every FID evaluation, for the plain pass (torch-fidelity's resize, whole NCHW batches) and
+    ganlab's (`metrics.cpu_chunk`), on the same images, and the FID between the two halves of them under
+    each: the two passes must agree. A line saying why, when the weights are missing (never downloaded)."""
+    passes = {"plain": {"cpu_chunk": None}, "ganlab": {}}  # ganlab's: conf/metrics/default.yaml
+    try:
+        networks = {
+            name: load_feature_network(weights_path, allow_download=False, **options).to(device).eval()
+            for name, options in passes.items()
+        }
+    except MissingWeightsError as err:
+        return f"FID feature pass: not measured ({err})"
+    images, what = fid_pass_images(n_images, data_dir)
+    batch, half = min(FID_BATCH, len(images)), len(images) // 2
+    body, rates, fids = [], {}, {}
+    for name, network in networks.items():
+        image_features(network, images[:batch], batch, device, progress=False)  # warm-up
+        sync_device(device)
+        start = time.perf_counter()
+        features, _ = image_features(network, images, batch, device, progress=False)
+        sync_device(device)
+        seconds = time.perf_counter() - start
+        rates[name] = len(images) / seconds
+        a, b = mean_and_covariance(features[:half]), mean_and_covariance(features[half:])
+        fids[name] = frechet_distance(*a, *b)
+        ratio = f"{rates[name] / rates['plain']:.2f}x"
+        body.append(
+            [name, f"{len(images):,}", f"{seconds:.1f}", number(rates[name]), ratio, f"{fids[name]:.4f}"]
+        )
+    network = networks["ganlab"]
+    title = (
+        f"FID feature pass ({network.name}, weights {network.weights_id[:19]}..., TF1 resize to 299, "
+        f"batch {batch}, {what}); FID between the first and the second half of the images, under each pass "
+        f"(they differ by {abs(fids['ganlab'] - fids['plain']):.2e}):"
     )
+    head = "| pass | images | seconds | images/s | vs plain | FID (half vs half) |"
+    head += "\n|---|---:|---:|---:|---:|---:|"
+    return table(title, head, body)
 
 
 def device_name(device: torch.device) -> str:
@@ -406,6 +434,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--architectures", type=names_of(gan_models), help="model= names (GANs): a table of their images/s")
     fid = f"images through the FID feature pass, 0 = skip {per_device(DEFAULT_FID_IMAGES)}; 0 with --tiny"
     add("--fid-images", type=whole_number(0), help=fid)
+    add("--fid-only", action="store_true", help="only the FID feature pass (no training rows)")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         no_gpu = f"'cuda' is not available (torch {torch.__version__} finds no CUDA GPU): use --device cpu"
@@ -474,9 +503,10 @@ def main(argv: list[str] | None = None) -> int:
             too_big = [b for b in args.batch_sizes if b > count]
             if too_big:
                 exit_with_error(f"--batch-sizes={too_big[0]} is larger than the {count} images")
-            device, tables = torch.device(args.device), throughput_tables(measure_all(args))
+            device = torch.device(args.device)
+            tables = [] if args.fid_only else throughput_tables(measure_all(args))
             if args.fid_images:
-                tables.append(measure_fid_pass(device, args.fid_images))
+                tables.append(measure_fid_pass(device, args.fid_images, data_dir=args.data_dir))
             if args.architectures:
                 tables.append(measure_architectures(args))
             print("\n\n".join([header(device, data_line, notes(args)), *tables]))

@@ -46,8 +46,9 @@ def build_trainer(cfg: DictConfig, *extra: L.Callback) -> L.Trainer:
     """The Trainer of `cfg.trainer` with the config's callbacks (and `extra`) and logger. Inside a SLURM
     job, Lightning's SLURM environment runs without its own requeue handler: stop and pre-emption
     signals have one owner, LastCheckpoint (src/callbacks/checkpoints.py says why)."""
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks += [*extra, *([EpochProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else [])]
+    bar = [EpochProgressBar()] if cfg.trainer.get("enable_progress_bar", True) else []  # first: see its doc
+    callbacks = [*bar, *(instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None)]
+    callbacks += extra
     plugins = [instantiate(p) for p in cfg.trainer.get("plugins") or []]
     if SLURMEnvironment.detect():
         plugins.append(SLURMEnvironment(auto_requeue=False))

@@ -63,6 +63,8 @@ def test_a_run_says_what_it_trains_and_counts_epochs_from_one_on_one_line(cifar,
     assert all(len(line) <= COLUMNS for line in bars), max(bars, key=len)
     assert all("loss/d=" in line and "loss/g=" in line for line in bars if "10/10" in line)
     assert "v_num" not in out
+    assert "Training:" not in out  # Lightning's empty bar before the first epoch's
+    assert "epoch 1: " in out and "epoch 0: " not in out  # the epoch's speed line counts from 1 too
 
 
 def test_a_sweep_warns_about_the_data_once(cifar, tmp_path):

@@ -101,7 +101,9 @@ class FIDCallback(L.Callback):
             return
         self.network = self.network.to(pl_module.device).eval()
         datamodule = trainer.datamodule
-        images = real_images(datamodule.images, self.n_real, "callbacks.fid.n_real", datamodule.describe())
+        images = real_images(
+            datamodule.images, self.n_real, "callbacks.fid.n_real", datamodule.describe(), at_most=True
+        )
         check_prdc_k(self.prdc_k, len(images), self.n_samples, "callbacks.fid.prdc_k")  # the data's size
         name = datamodule.describe()
         if trainer.is_global_zero:

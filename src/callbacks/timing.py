@@ -59,7 +59,7 @@ class ImagesPerSecond(L.Callback):
             self.last_epoch_rate = self.epoch_images / seconds
             log.info(
                 "epoch %d: %d images in %.1f s = %.1f images/s",
-                trainer.current_epoch,
+                trainer.current_epoch + 1,  # counted from 1, as the progress bar
                 self.epoch_images,
                 seconds,
                 self.last_epoch_rate,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from torch import Tensor
 
 from src.core.checks import whole
@@ -15,6 +17,8 @@ from src.metrics.distances import (
 from src.metrics.prdc import DEFAULT_K, PRDC_NAMES, prdc
 from src.metrics.reference import REAL_FEATURES, ReferenceStats
 
+log = logging.getLogger(__name__)
+
 MIN_SAMPLES = 2  # a covariance needs two samples (one crashes inside the linear algebra library)
 
 
@@ -25,9 +29,19 @@ def check_sample_counts(n_samples: object, kid_subset_size: object, prefix: str 
     whole(kid_subset_size, f"{prefix}kid.subset_size", 1, n_samples - 1, note=" (smaller than n_samples)")
 
 
-def real_images(images: Tensor, limit: int | None, key: str, data: str) -> Tensor:
-    """The first `limit` of `images` (all with None); a limit beyond the data set is one line."""
-    if limit is not None and limit > len(images):
+def real_images(images: Tensor, limit: int | None, key: str, data: str, at_most: bool = False) -> Tensor:
+    """The first `limit` of `images` (all with None). A limit beyond the data set is one line: an error,
+    or with `at_most` (a default sized for the full data set, run on a share of it) a warning, and all."""
+    if limit is not None and limit > len(images) and at_most:
+        log.warning(
+            "%s=%d is more than the %d images of %s: FID uses all %d",
+            key,
+            limit,
+            len(images),
+            data,
+            len(images),
+        )
+    elif limit is not None and limit > len(images):
         raise ConfigError(
             f"{key}={limit} is more than the {len(images)} images of {data}: use {key} <= {len(images)} "
             "(null: all of them)"

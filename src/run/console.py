@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import warnings
 
-import torch
-
 # (message regex, category, module regex): warnings raised inside libraries we do not control
 KNOWN_WARNINGS = (
     # torch's own pytree deprecation, triggered by Lightning's _pytree.py (not by our code)
@@ -35,6 +33,5 @@ def quiet_known_messages() -> None:
     # Lightning's advert for its cloud logger and its accelerators' roll call, printed by every Trainer
     lightning_says = dropping("💡 Tip: For seamless", "GPU available:", "TPU available:", "HPU available:")
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(lightning_says)
-    if not torch.cuda.is_available():
-        # torch.compile's C++ build on a CPU-only machine: CUDA is simply not there
-        logging.getLogger("torch.utils.cpp_extension").addFilter(dropping("No CUDA runtime is found"))
+    # torch.compile's C++ build on a CPU-only machine (where CUDA is there, it never says this)
+    logging.getLogger("torch.utils.cpp_extension").addFilter(dropping("No CUDA runtime is found"))

@@ -96,8 +96,9 @@ def test_dry_run_appends_a_section_with_every_part_and_the_fid_verdict(tmp_path)
         assert steps == "10 of 10" and number(images_per_sec) > 0 and finite == "yes"
         assert "loss/d=" in losses and "loss/g=" in losses
 
-    (fid_pass,) = table(part(section, 4), "images")
-    assert fid_pass[0] == "16" and number(fid_pass[2]) > 0
+    plain, ganlab = table(part(section, 4), "pass")
+    assert [plain[0], ganlab[0]] == ["plain", "ganlab"] and plain[1] == ganlab[1] == "16"
+    assert number(plain[3]) > 0 and number(ganlab[3]) > 0
 
 
 def test_without_a_gpu_it_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys):

@@ -175,10 +175,15 @@ def test_benchmark_uses_cifar10_when_present_and_a_stand_in_both_loops_read_othe
 def test_fid_feature_pass_is_measured_or_says_why_not(tmp_path, monkeypatch):
 
     monkeypatch.setenv("GANLAB_INCEPTION_WEIGHTS", str(write_tiny_feature_network(tmp_path / "tiny.pt")))
-    table = throughput.measure_fid_pass(torch.device("cpu"), 8)
-    row = table.strip().splitlines()[-1].split("|")
-    assert "FID feature pass (torchscript:tiny.pt" in table
-    assert int(row[1]) == 8 and float(row[3].replace(",", "")) > 0
+    write_cifar10(tmp_path / "data", per_batch=4)
+    table = throughput.measure_fid_pass(torch.device("cpu"), 16, data_dir=tmp_path / "data")
+    rows = [line.split("|")[1:-1] for line in table.strip().splitlines()[-2:]]
+    assert "FID feature pass (torchscript:tiny.pt" in table and "the first CIFAR-10 training images" in table
+    assert [r[0].strip() for r in rows] == ["plain", "ganlab"]
+    for _name, images, _seconds, rate, ratio, _fid in rows:
+        assert int(images) == 16 and float(rate.replace(",", "")) > 0 and float(ratio.rstrip("x ")) > 0
+    plain_fid, ganlab_fid = (float(r[5]) for r in rows)
+    assert plain_fid > 0 and abs(plain_fid - ganlab_fid) < 1e-3  # the same images, the same FID
 
     monkeypatch.delenv("GANLAB_INCEPTION_WEIGHTS")
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))

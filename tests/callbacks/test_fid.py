@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -104,19 +103,22 @@ def test_the_end_of_training_fid_leaves_a_best_checkpoint(tmp_path, fid_run):
     assert float(trainer.callback_metrics["metrics/fid"]) >= 0
 
 
-def test_more_real_images_than_the_data_holds_is_one_line_before_training(compose_cfg, tmp_path, capsys):
+def test_more_real_images_than_the_data_holds_is_one_warning_and_fid_uses_them_all(tmp_path, caplog):
+    """The CPU default (2,000 real images) on a share of the data set, or any n_real beyond it: one line
+    names the value and the data, and the reference statistics are those of every image there is."""
+    from src.train import fit
+    from tests.conftest import compose_into
     from tests.helpers import write_tiny_feature_network
-    from tests.test_train import exit_line
 
     weights = write_tiny_feature_network(tmp_path / "tiny.pt")
-    fid = ["callbacks.fid.enabled=true", "callbacks.fid.n_real=1000", "callbacks.fid.n_samples=32"]
-    where = [f"metrics.weights_path={weights}", f"metrics.cache_dir={tmp_path}"]
-    cfg = compose_cfg(
-        "+experiment=smoke", "callbacks=default", *fid, "callbacks.fid.kid.subset_size=16", *where
-    )
-    line = exit_line(cfg, capsys)
-    assert line == (
-        "error: callbacks.fid.n_real=1000 is more than the 128 images of SyntheticDataModule:train:32px: "
-        "use callbacks.fid.n_real <= 128 (null: all of them)"
-    )
-    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+    fid = ["callbacks.fid.n_real=1000", "callbacks.fid.n_samples=32", "callbacks.fid.kid.subset_size=16"]
+    where = [f"metrics.weights_path={weights}", f"metrics.cache_dir={tmp_path / 'cache'}"]
+    cfg = compose_into(tmp_path / "run", "+experiment=smoke", "callbacks=default", *fid, *where)
+    with caplog.at_level("WARNING", logger="src.metrics.scores"):
+        fit(cfg)
+    assert [r.getMessage() for r in caplog.records if r.name == "src.metrics.scores"] == [
+        "callbacks.fid.n_real=1000 is more than the 128 images of SyntheticDataModule:train:32px: "
+        "FID uses all 128"
+    ]
+    protocol = json.loads((tmp_path / "run" / "metrics_protocol.json").read_text())
+    assert protocol["n_real"] == 128

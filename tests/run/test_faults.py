@@ -126,8 +126,9 @@ FID = [
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_stop_during_the_fid_pass_loses_nothing(reference, tmp_path, signum):
     run = tmp_path / "run"
-    # calls 1-4: the 64 reference images; 5-6: the FID pass of epoch 0, signalled at its first batch
-    network = fault("SignalDuringFeatures", key="fid.network", at_call=5, signum=int(signum))
+    # call 1: the cost line's timing probe; 2-5: the 64 reference images; 6-7: the FID pass of epoch 0,
+    # signalled at its first batch
+    network = fault("SignalDuringFeatures", key="fid.network", at_call=6, signum=int(signum))
     env = {"GANLAB_CACHE_DIR": str(tmp_path / "cache")}
     stopped = cli(*RUN, *FID, *network, f"hydra.run.dir={run}", env=env)
     if signum == signal.SIGTERM:  # honoured between two batches of the pass, with a checkpoint
