@@ -9,6 +9,7 @@ writes OUT_PREFIX_grids.png and OUT_PREFIX_curves.png (small PNGs, fit to commit
 from __future__ import annotations
 
 import argparse
+import statistics
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +21,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 CURVES = ("loss/d", "loss/g", "D(x)", "D(G(z))")
 # what the course says a healthy DCGAN shows: D's loss between these, neither net winning outright
 EXPECTED_D_LOSS = (0.3, 0.7)
+SMOOTH = 20  # logged points in the running mean drawn over each curve
 DPI = 80
 
 
@@ -41,7 +43,10 @@ def curves(run: Path, out: Path, steps_per_epoch: int) -> None:
     fig, axes = plt.subplots(1, len(CURVES), figsize=(3.2 * len(CURVES), 2.6))
     for ax, tag in zip(axes, CURVES):
         points = events.Scalars(tag)
-        ax.plot([p.step / steps_per_epoch for p in points], [p.value for p in points], lw=0.8)
+        x, y = [p.step / steps_per_epoch for p in points], [p.value for p in points]
+        ax.plot(x, y, lw=0.5, alpha=0.35)
+        mean = [statistics.fmean(y[max(0, i - SMOOTH + 1) : i + 1]) for i in range(len(y))]
+        ax.plot(x, mean, lw=1.2, color="C0", label=f"mean of {SMOOTH} points")
         if tag == "loss/d":
             ax.axhspan(*EXPECTED_D_LOSS, color="green", alpha=0.12, label="course: 0.3-0.7")
             ax.legend(fontsize=7)
