@@ -31,7 +31,7 @@ gpu-check:  ## on one CUDA GPU (~8 min on an H200): throughput fp32/bf16, a bf16
 gpu-payload:  ## .gpu/a and .gpu/b: wheels, CIFAR-10 JPEG copy, Inception weights in two parts, for a GPU machine without internet (benchmarks/GPU_CHECK.md)
 	PYTHON=$(PY) bash benchmarks/gpu_payload.sh
 
-test:  ## the whole test suite (CPU, makes its own tiny data; about 9 minutes on 2 cores, SLURM and browser checks included)
+test:  ## the whole test suite (CPU, makes its own tiny data; about 18 minutes on 2 cores, SLURM and browser checks included)
 	$(PY) -m pytest -q $(ARGS)
 
 test-fast:  ## the test suite without the slow tests (subprocess CLIs, torch.compile, DDP, the benchmark)
