@@ -133,8 +133,8 @@ class FIDCallback(L.Callback):
         self.network(images[:PROBE_IMAGES].to(device))
         rate = min(PROBE_IMAGES, len(images)) / (time.perf_counter() - started)
         epochs, every = trainer.max_epochs, self.every_n_epochs
-        scores = (epochs // every if every and epochs and epochs > 0 else 0) + 1
-        generated = scores * self.n_samples * (2 if self.raw and trainer.lightning_module.has_ema else 1)
+        evaluations = (epochs // every if every and epochs and epochs > 0 else 0) + 1
+        generated = evaluations * self.n_samples * (2 if self.raw and trainer.lightning_module.has_ema else 1)
         real = 0 if cached_at(self.network, images, name, self.cache_dir)[1].is_file() else len(images)
         log.info(
             "FID of %s samples %s: %s images through the Inception network (%s of them real, then cached), "
